@@ -16,14 +16,14 @@ type Code string
 
 // The codes and the statuses they map to.
 const (
-	Invalid         Code = "invalid"          // 422, with per-field messages
-	BadRequest      Code = "bad_request"      // 400: malformed input
-	Unauthenticated Code = "unauthenticated"  // 401
-	Forbidden       Code = "forbidden"        // 403
-	NotFound        Code = "not_found"        // 404: unknown or another tenant's
-	Conflict        Code = "conflict"         // 409
-	TooLarge        Code = "too_large"        // 413
-	RateLimited     Code = "rate_limited"     // 429
+	Invalid         Code = "invalid"         // 422, with per-field messages
+	BadRequest      Code = "bad_request"     // 400: malformed input
+	Unauthenticated Code = "unauthenticated" // 401
+	Forbidden       Code = "forbidden"       // 403
+	NotFound        Code = "not_found"       // 404: unknown or another tenant's
+	Conflict        Code = "conflict"        // 409
+	TooLarge        Code = "too_large"       // 413
+	RateLimited     Code = "rate_limited"    // 429
 	RemapFailed     Code = "SCHEDULE_REMAP_FAILED"
 )
 
