@@ -279,3 +279,8 @@ func lastLine(out []byte) string {
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	return strings.TrimSpace(lines[len(lines)-1])
 }
+
+// Adopt makes this process responsible for stopping the server even when
+// it found it already running (say, left behind by a crash): serve owns
+// the cluster of its data dir.
+func (c *Cluster) Adopt() { c.started = true }
