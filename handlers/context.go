@@ -6,8 +6,8 @@ package handlers
 
 import (
 	"bytes"
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/a-h/templ"
