@@ -65,7 +65,8 @@ func ListAudit(ctx context.Context, q Queryer, tenantID uuid.UUID, before time.T
 	}
 	var events []AuditEvent
 	err := q.SelectContext(ctx, &events, `
-		SELECT tenant_id, id, actor_id, actor, action, target_type, target_id, before, after, created_at
+		SELECT tenant_id, id, actor_id, actor, action, target_type, target_id,
+		       coalesce(before, 'null') AS before, coalesce(after, 'null') AS after, created_at
 		FROM audit_event
 		WHERE tenant_id = $1 AND created_at < $2
 		ORDER BY created_at DESC

@@ -1,0 +1,9 @@
+package extensions_test
+
+import (
+	"testing"
+
+	"extcron/db/dbtest"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
