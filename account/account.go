@@ -281,3 +281,11 @@ func hashOf(s string) []byte {
 	sum := sha256.Sum256([]byte(s))
 	return sum[:]
 }
+
+// FindUserByEmail loads a user by login email.
+func (s *Service) FindUserByEmail(ctx context.Context, email string) (db.User, error) {
+	return db.FindUserByEmail(ctx, s.conn, email)
+}
+
+// DB is the service's connection, for commands that seed data.
+func (s *Service) DB() *sqlx.DB { return s.conn }

@@ -36,6 +36,7 @@ type Installs struct {
 	conn   *sqlx.DB
 	sealer *Sealer
 	logger *slog.Logger
+	hooks  ScheduleHooks
 }
 
 // NewInstalls returns an Installs service; sealer encrypts secrets at rest.
@@ -379,6 +380,11 @@ func (s *Installs) setEnabled(ctx context.Context, actor account.Actor, extensio
 		}
 		if err := db.SetInstallEnabled(ctx, tx, actor.TenantID, detail.ID, enabled); err != nil {
 			return err
+		}
+		if s.hooks != nil {
+			if err := s.hooks.InstallToggled(ctx, tx, actor.TenantID, detail.ID, enabled); err != nil {
+				return err
+			}
 		}
 		if detail, err = db.FindInstall(ctx, tx, actor.TenantID, detail.ID); err != nil {
 			return err

@@ -18,7 +18,9 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"extcron/account"
+	"extcron/extensions"
 	"extcron/handlers"
+	"extcron/schedule"
 	"extcron/static"
 )
 
@@ -27,6 +29,10 @@ type Options struct {
 	Logger   *slog.Logger
 	DB       *sqlx.DB
 	Accounts *account.Service
+	Installs *extensions.Installs
+	Registry *extensions.Registry
+	// Schedules is the schedule service.
+	Schedules *schedule.Service
 	// Zones are the IANA names offered by zone pickers.
 	Zones []string
 	// SecureCookies marks cookies Secure (set when served over TLS).

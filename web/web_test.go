@@ -71,7 +71,7 @@ func TestCSRFRequiredOnStateChanges(t *testing.T) {
 	if res.StatusCode != http.StatusForbidden {
 		t.Fatalf("POST without token: %d, want 403", res.StatusCode)
 	}
-	if page := app.Get(t, b, "/profile"); strings.Contains(page, "Asia/Tokyo") {
+	if page := app.Get(t, b, "/profile"); strings.Contains(page, `list="zone-list" value="Asia/Tokyo"`) {
 		t.Fatal("a refused POST changed the time zone")
 	}
 	// htmx sends the token in a header.
@@ -86,7 +86,7 @@ func TestCSRFRequiredOnStateChanges(t *testing.T) {
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("POST with header token: %d, want 303", res.StatusCode)
 	}
-	if page := app.Get(t, b, "/profile"); !strings.Contains(page, `value="Asia/Tokyo"`) {
+	if page := app.Get(t, b, "/profile"); !strings.Contains(page, `list="zone-list" value="Asia/Tokyo"`) {
 		t.Fatal("time zone not saved")
 	}
 }

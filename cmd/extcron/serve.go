@@ -4,28 +4,57 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"time"
-	_ "time/tzdata" // the tz database is embedded; the host's copy is not needed
 
 	"extcron/account"
 	"extcron/db"
+	"extcron/extensions"
+	"extcron/runner"
+	"extcron/schedule"
+	"extcron/scheduler"
+	"extcron/scheduler/cron"
 	"extcron/web"
 )
 
 // services are the domain services, built once per process.
 type services struct {
-	accounts *account.Service
-	zones    []string
+	accounts    *account.Service
+	installs    *extensions.Installs
+	registry    *extensions.Registry
+	schedules   *schedule.Service
+	moduleStore *extensions.ModuleStore
+	jobs        scheduler.JobRunner
 }
 
 func newServices(e env, d *database) (*services, error) {
-	return &services{
-		accounts: account.NewService(d.conn, checkZone, e.logger.With("component", "account")),
-		zones:    zoneNames(),
-	}, nil
+	key, err := e.cfg.secretKey()
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := extensions.SealerFromSecret(key)
+	if err != nil {
+		return nil, fmt.Errorf("EXTCRON_SECRET_KEY: %w", err)
+	}
+	registry := extensions.NewRegistry(d.conn, e.logger.With("component", "registry"))
+	jobs := scheduler.NewPGJobRunner()
+	limits := schedule.DefaultLimits()
+	limits.MinInterval = e.cfg.MinInterval
+	limits.MaxPayloadBytes = e.cfg.MaxPayloadBytes
+	limits.MaxPerInstall = e.cfg.MaxPerInstall
+	limits.MaxPerTenant = e.cfg.MaxPerTenant
+	s := &services{
+		accounts:    account.NewService(d.conn, schedule.CheckZone, e.logger.With("component", "account")),
+		installs:    extensions.NewInstalls(d.conn, sealer, e.logger.With("component", "installs")),
+		registry:    registry,
+		schedules:   schedule.NewService(d.conn, jobs, limits, e.logger.With("component", "schedules"), time.Now),
+		moduleStore: extensions.NewModuleStore(registry),
+		jobs:        jobs,
+	}
+	s.installs.SetHooks(s.schedules)
+	return s, nil
 }
 
 // serve runs the web app until ctx is cancelled (SIGINT/SIGTERM), then
@@ -45,11 +74,43 @@ func serve(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
+	if d.fresh {
+		if err := seedDemo(startCtx, e, s, bundlesDir()); err != nil {
+			return fmt.Errorf("seed demo data: %w", err)
+		}
+	}
+
+	// The embedded runner serves the same HTTP contract as a remote one, on
+	// a private loopback port, so the scheduler always talks to a Runner
+	// through one client.
+	runnerURL := e.cfg.RunnerURL
+	var embedded *runner.Embedded
+	if runnerURL == "" {
+		embedded = runner.NewEmbedded(s.moduleStore, e.logger.With("component", "runner"))
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("embedded runner: %w", err)
+		}
+		runnerURL = "http://" + ln.Addr().String()
+		srv := &http.Server{Handler: embedded.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+			_ = embedded.Close(sctx)
+		}()
+	}
+	_ = runnerURL
+
 	app := web.New(web.Options{
 		Logger:                 e.logger,
 		DB:                     d.conn,
 		Accounts:               s.accounts,
-		Zones:                  s.zones,
+		Installs:               s.installs,
+		Registry:               s.registry,
+		Schedules:              s.schedules,
+		Zones:                  cron.Zones(),
 		SecureCookies:          e.cfg.SecureCookies,
 		LoginAttemptsPerMinute: e.cfg.LoginAttemptsPerMin,
 	})
@@ -60,10 +121,13 @@ func serve(ctx context.Context, e env) error {
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
 	fmt.Fprintf(e.stdout, "extcron is running at %s\n", publicURL(ln.Addr()))
+	printDemoLogins(startCtx, e, d)
 	select {
 	case <-ctx.Done():
 	case err := <-served:
-		return fmt.Errorf("web server: %w", err)
+		if err != nil && !errors.Is(err, net.ErrClosed) {
+			return fmt.Errorf("web server: %w", err)
+		}
 	}
 	e.logger.Info("shutting down")
 	if err := app.ShutdownWithTimeout(20 * time.Second); err != nil {
@@ -88,6 +152,3 @@ func publicURL(addr net.Addr) string {
 	}
 	return fmt.Sprintf("http://%s:%d", host, tcp.Port)
 }
-
-var _ = errors.New
-var _ = slog.Info

@@ -17,6 +17,10 @@ import (
 
 	"extcron/account"
 	"extcron/db/dbtest"
+	"extcron/extensions"
+	"extcron/schedule"
+	"extcron/scheduler"
+	"extcron/scheduler/cron"
 	"extcron/web"
 )
 
@@ -32,13 +36,17 @@ type App struct {
 func Start(t testing.TB, d *dbtest.Database, mutate func(*web.Options)) *App {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	accounts := account.NewService(d.DB, func(name string) string {
-		if _, err := time.LoadLocation(name); err != nil {
-			return "Unknown time zone"
-		}
-		return ""
-	}, logger)
-	opts := web.Options{Logger: logger, DB: d.DB, Accounts: accounts, Zones: []string{"UTC"}, LoginAttemptsPerMinute: 5}
+	accounts := account.NewService(d.DB, schedule.CheckZone, logger)
+	sealer, err := extensions.SealerFromSecret("webtest secret key, long enough for a key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := web.Options{Logger: logger, DB: d.DB, Accounts: accounts, Zones: cron.Zones(), LoginAttemptsPerMinute: 5,
+		Installs:  extensions.NewInstalls(d.DB, sealer, logger),
+		Registry:  extensions.NewRegistry(d.DB, logger),
+		Schedules: schedule.NewService(d.DB, scheduler.NewPGJobRunner(), schedule.DefaultLimits(), logger, nil),
+	}
+	opts.Installs.SetHooks(opts.Schedules)
 	if mutate != nil {
 		mutate(&opts)
 	}

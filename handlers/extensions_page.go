@@ -6,17 +6,6 @@ import (
 	"extcron/views"
 )
 
-// ExtensionsAPI serves the extension routes of the JSON API.
-type ExtensionsAPI struct{}
-
-// NewExtensionsAPI builds the extension API handlers.
-func NewExtensionsAPI() *ExtensionsAPI { return &ExtensionsAPI{} }
-
-// List answers the tenant's installed extensions.
-func (h *ExtensionsAPI) List(c *fiber.Ctx) error {
-	return c.JSON(fiber.Map{"items": []any{}})
-}
-
 // ExtensionsPage serves the extensions pages.
 type ExtensionsPage struct{}
 

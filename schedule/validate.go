@@ -1,0 +1,237 @@
+package schedule
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"extcron/db"
+	"extcron/extensions"
+	"extcron/fault"
+	"extcron/scheduler/cron"
+)
+
+// Input is a create or update request. Nil fields are absent: on update
+// they keep their stored value.
+type Input struct {
+	EndpointID *string `json:"endpoint_id"`
+	Name       *string `json:"name"`
+	Cron       *string `json:"cron"`
+	Timezone   *string `json:"timezone"`
+	// PayloadJSON is a JSON value; nil means absent, `null` means none.
+	PayloadJSON          json.RawMessage `json:"payload_json"`
+	Enabled              *bool           `json:"enabled"`
+	Revision             *int            `json:"revision"`
+	OverlapPolicy        *string         `json:"overlap_policy"`
+	CatchupPolicy        *string         `json:"catchup_policy"`
+	CatchupWindowSeconds *int            `json:"catchup_window_seconds"`
+	RetryMaxAttempts     *int            `json:"retry_max_attempts"`
+	PauseAfterFailures   *int            `json:"pause_after_failures"`
+}
+
+// Limits are the configurable bounds of SPEC §4 and §5.
+type Limits struct {
+	MinInterval       time.Duration
+	MaxPayloadBytes   int
+	MaxPerInstall     int
+	MaxPerTenant      int
+	RunNowPerTenant   int           // per minute
+	RunNowPerSchedule time.Duration // minimum gap
+	IdempotencyWindow time.Duration
+}
+
+// DefaultLimits are the documented defaults.
+func DefaultLimits() Limits {
+	return Limits{MinInterval: 5 * time.Minute, MaxPayloadBytes: 100_000, MaxPerInstall: 50, MaxPerTenant: 500,
+		RunNowPerTenant: 5, RunNowPerSchedule: 10 * time.Second, IdempotencyWindow: 10 * time.Minute}
+}
+
+// Policy bounds.
+const (
+	maxNameLength       = 128
+	maxCatchupWindow    = 7 * 24 * 3600
+	maxRetryAttempts    = 10
+	maxPauseAfterFailed = 100
+)
+
+// apply merges in onto s (a stored schedule, or defaults for a new one)
+// and validates the result. It returns the field errors and warnings.
+func (svc *Service) apply(ctx context.Context, q db.Queryer, s *db.Schedule, in Input, install db.InstallDetail, defaultZone func() string, fields fault.Fields) (map[string]string, error) {
+	warnings := map[string]string{}
+	if in.EndpointID != nil {
+		if err := applyEndpoint(ctx, q, s, *in.EndpointID, install, fields); err != nil {
+			return nil, err
+		}
+	}
+	if in.Name != nil {
+		name := strings.TrimSpace(*in.Name)
+		switch {
+		case len(name) > maxNameLength:
+			fields.Add("name", fmt.Sprintf("Name is %d characters long; the maximum is %d.", len(name), maxNameLength))
+		case name == "":
+			s.Name = nil
+		default:
+			s.Name = &name
+		}
+	}
+	if in.Cron != nil {
+		expr := strings.TrimSpace(*in.Cron)
+		if expr == "" {
+			fields.Add("cron", "Cron is required: five fields (minute hour day-of-month month day-of-week), e.g. 0 9 * * 1-5.")
+		} else if _, err := cron.Parse(expr, svc.limits.MinInterval); err != nil {
+			fields.Add("cron", cronMessage(err))
+		}
+		s.Cron = expr
+	}
+	if in.Timezone != nil || s.Timezone == "" {
+		zone := ""
+		if in.Timezone != nil {
+			zone = strings.TrimSpace(*in.Timezone)
+		}
+		if zone == "" {
+			zone = defaultZone()
+		}
+		if _, warning, err := cron.LoadZone(zone); err != nil {
+			fields.Add("timezone", cronMessage(err))
+		} else if warning != "" {
+			warnings["timezone"] = warning
+		}
+		s.Timezone = zone
+	}
+	if in.PayloadJSON != nil {
+		payload, msg := svc.checkPayload(in.PayloadJSON)
+		if msg != "" {
+			fields.Add("payload_json", msg)
+		}
+		s.PayloadJSON = payload
+	}
+	if in.Enabled != nil {
+		s.Enabled = *in.Enabled
+	}
+	if in.OverlapPolicy != nil {
+		switch *in.OverlapPolicy {
+		case "skip", "buffer_one", "allow":
+			s.OverlapPolicy = *in.OverlapPolicy
+		default:
+			fields.Add("overlap_policy", "Overlap policy must be skip, buffer_one or allow.")
+		}
+	}
+	if in.CatchupPolicy != nil {
+		switch *in.CatchupPolicy {
+		case "latest", "skip", "all":
+			s.CatchupPolicy = *in.CatchupPolicy
+		default:
+			fields.Add("catchup_policy", "Catch-up policy must be latest, skip or all.")
+		}
+	}
+	if in.CatchupWindowSeconds != nil {
+		if v := *in.CatchupWindowSeconds; v < 0 || v > maxCatchupWindow {
+			fields.Add("catchup_window_seconds", fmt.Sprintf("Catch-up window must be from 0 to %d seconds (7 days).", maxCatchupWindow))
+		} else {
+			s.CatchupWindowSeconds = v
+		}
+	}
+	if in.RetryMaxAttempts != nil {
+		if v := *in.RetryMaxAttempts; v < 1 || v > maxRetryAttempts {
+			fields.Add("retry_max_attempts", fmt.Sprintf("Attempts must be from 1 (no retry) to %d.", maxRetryAttempts))
+		} else {
+			s.RetryMaxAttempts = v
+		}
+	}
+	if in.PauseAfterFailures != nil {
+		if v := *in.PauseAfterFailures; v < 0 || v > maxPauseAfterFailed {
+			fields.Add("pause_after_failures", fmt.Sprintf("Pause after failures must be from 0 (never) to %d.", maxPauseAfterFailed))
+		} else {
+			s.PauseAfterFailures = v
+		}
+	}
+	return warnings, nil
+}
+
+func applyEndpoint(ctx context.Context, q db.Queryer, s *db.Schedule, raw string, install db.InstallDetail, fields fault.Fields) error {
+	id, err := uuid.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		fields.Add("endpoint_id", "Choose an endpoint: endpoint_id must be the id of one of this extension's endpoints.")
+		return nil
+	}
+	ep, err := db.FindEndpoint(ctx, q, id)
+	if errors.Is(err, db.ErrNotFound) || (err == nil && ep.VersionID != install.VersionID) {
+		fields.Add("endpoint_id", "This endpoint does not belong to the installed version "+install.Version+" of the extension.")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if ok, reason := extensions.Schedulable(ep.Method, ep.Path); !ok {
+		fields.Add("endpoint_id", "This endpoint cannot be scheduled: "+upperFirst(reason))
+		return nil
+	}
+	s.EndpointID = ep.ID
+	s.EndpointMethod = ep.Method
+	s.EndpointPath = ep.Path
+	return nil
+}
+
+// checkPayload accepts nothing, null, an object or an array within the
+// size limit, and returns the compacted JSON (nil for none).
+func (svc *Service) checkPayload(raw json.RawMessage) (json.RawMessage, string) {
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 || string(trimmed) == "null" {
+		return nil, ""
+	}
+	if trimmed[0] == '"' {
+		// A string holding JSON is how forms send it; a string that is not
+		// JSON is a scalar.
+		var s string
+		if err := json.Unmarshal(trimmed, &s); err == nil {
+			inner := bytes.TrimSpace([]byte(s))
+			if len(inner) == 0 {
+				return nil, ""
+			}
+			if !json.Valid(inner) {
+				return nil, "Payload is not valid JSON. Enter a JSON object like {\"key\": \"value\"} or an array, or leave it empty."
+			}
+			trimmed = inner
+		}
+	}
+	if !json.Valid(trimmed) {
+		return nil, "Payload is not valid JSON. Enter a JSON object like {\"key\": \"value\"} or an array, or leave it empty."
+	}
+	if trimmed[0] != '{' && trimmed[0] != '[' {
+		return nil, "Payload must be a JSON object or array (or empty); a single value such as a number or string is not accepted."
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, trimmed); err != nil {
+		return nil, "Payload is not valid JSON."
+	}
+	if buf.Len() > svc.limits.MaxPayloadBytes {
+		return nil, fmt.Sprintf("Payload is %d bytes; the maximum is %d bytes.", buf.Len(), svc.limits.MaxPayloadBytes)
+	}
+	return json.RawMessage(buf.Bytes()), ""
+}
+
+func cronMessage(err error) string {
+	if e, ok := err.(*cron.Error); ok {
+		return upperFirst(e.Message)
+	}
+	return upperFirst(err.Error())
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	if s[0] >= 'a' && s[0] <= 'z' {
+		s = string(s[0]-32) + s[1:]
+	}
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
+}
