@@ -370,7 +370,7 @@ func TestClientTimesOutAtTheDeadline(t *testing.T) {
 	if res.Success || !res.Retryable || res.Reason != "timeout after 300ms" {
 		t.Errorf("got %+v, want a retryable failure %q", res, "timeout after 300ms")
 	}
-	if elapsed < timeout || elapsed > timeout+2*time.Second {
+	if elapsed < timeout || elapsed > timeout+5*time.Second { // generous: shared CI machines stall
 		t.Errorf("Execute returned after %v, want about %v", elapsed, timeout)
 	}
 	limits := decodeObject(t, tr.waitCall(t, 0).Body)["limits"].(map[string]any)
@@ -394,7 +394,7 @@ func TestClientTimesOutWhileReadingASlowBody(t *testing.T) {
 	if res.Reason != "timeout after 300ms" || !res.Retryable || (res.RunnerHTTPStatus != 200 && res.RunnerHTTPStatus != 0) {
 		t.Errorf("got %+v, want a retryable timeout", res)
 	}
-	if elapsed := time.Since(start); elapsed > 2300*time.Millisecond {
+	if elapsed := time.Since(start); elapsed > 5300*time.Millisecond {
 		t.Errorf("Execute returned after %v, want about 300ms", elapsed)
 	}
 }

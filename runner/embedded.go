@@ -77,6 +77,33 @@ type Embedded struct {
 	executions atomic.Int64
 }
 
+// NewEmbedded returns an embedded runner that loads modules from store. Close
+// it to release the compiled modules.
+func NewEmbedded(store ModuleStore, logger *slog.Logger, opts ...EmbeddedOption) *Embedded {
+	cfg := embeddedConfig{maxConcurrent: 16}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	// Close-on-context-done makes a guest stuck in a loop stop at the deadline.
+	rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(true)
+	if cfg.cache != nil {
+		rc = rc.WithCompilationCache(cfg.cache)
+	}
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, rc)
+	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
+	return &Embedded{
+		store:   store,
+		logger:  logger,
+		runtime: rt,
+		slots:   make(chan struct{}, cfg.maxConcurrent),
+		modules: map[string]*cachedModule{},
+	}
+}
+
 type cachedModule struct {
 	ready    chan struct{}
 	compiled wazero.CompiledModule
@@ -105,33 +132,6 @@ func WithMaxConcurrent(n int) EmbeddedOption {
 // with wazero.NewCompilationCacheWithDir, across restarts.
 func WithCompilationCache(cache wazero.CompilationCache) EmbeddedOption {
 	return func(c *embeddedConfig) { c.cache = cache }
-}
-
-// NewEmbedded returns an embedded runner that loads modules from store. Close
-// it to release the compiled modules.
-func NewEmbedded(store ModuleStore, logger *slog.Logger, opts ...EmbeddedOption) *Embedded {
-	cfg := embeddedConfig{maxConcurrent: 16}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	// Close-on-context-done makes a guest stuck in a loop stop at the deadline.
-	rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(true)
-	if cfg.cache != nil {
-		rc = rc.WithCompilationCache(cfg.cache)
-	}
-	ctx := context.Background()
-	rt := wazero.NewRuntimeWithConfig(ctx, rc)
-	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
-	return &Embedded{
-		store:   store,
-		logger:  logger,
-		runtime: rt,
-		slots:   make(chan struct{}, cfg.maxConcurrent),
-		modules: map[string]*cachedModule{},
-	}
 }
 
 // EmbeddedStats are counters of an embedded runner, for metrics and tests.
@@ -367,6 +367,9 @@ func (e *Embedded) execute(ctx context.Context, req *Request) (int, Response) {
 		return http.StatusOK, Response{Error: fmt.Sprintf("the extension version declares no endpoint %s %s", method, req.HTTP.Path)}
 	}
 	if err != nil {
+		if ctx.Err() != nil {
+			return http.StatusGatewayTimeout, Response{Error: "time limit reached before the extension started"}
+		}
 		log.Error("looking up extension handler", "error", err)
 		return http.StatusServiceUnavailable, Response{Error: "module store unavailable"}
 	}

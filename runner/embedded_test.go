@@ -10,10 +10,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 func contains(lines []string, sub string) bool {
@@ -122,7 +126,7 @@ func TestEmbeddedStopsGuestsAtTheDeadline(t *testing.T) {
 				(res.Reason != "timeout after 500ms" && res.Reason != "runner HTTP 504: extension exceeded its time limit") {
 				t.Errorf("Execute = %+v, want a retryable timeout", res)
 			}
-			if elapsed > timeout+3*time.Second {
+			if elapsed > timeout+5*time.Second {
 				t.Errorf("Execute returned after %v, want about %v", elapsed, timeout)
 			}
 		})
@@ -432,4 +436,94 @@ func BenchmarkEmbeddedCall(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestSampleManifests(t *testing.T) {
+	t.Parallel()
+	dirs := []string{"crm-sync/v1", "crm-sync/v2", "slowpoke", "flaky", "webhooks-only"}
+	endpoints := map[string]map[string]bool{}
+	for _, dir := range dirs {
+		raw, err := os.ReadFile(filepath.Join("..", "extensions", "samples", dir, "manifest.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m struct {
+			Publisher    string   `json:"publisher"`
+			Name         string   `json:"name"`
+			Version      string   `json:"version"`
+			DisplayName  string   `json:"display_name"`
+			Description  string   `json:"description"`
+			Runtime      string   `json:"runtime"`
+			Module       string   `json:"module"`
+			Capabilities []string `json:"capabilities"`
+			API          struct {
+				Endpoints []struct{ Method, Path, Handler string } `json:"endpoints"`
+			} `json:"api"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		if err := dec.Decode(&m); err != nil {
+			t.Fatalf("%s: %v", dir, err)
+		}
+		if m.Publisher != "acme" || m.Name == "" || m.DisplayName == "" || m.Description == "" ||
+			m.Runtime != "wasm32-wasip1" || m.Module != "module.wasm" || len(m.Capabilities) == 0 ||
+			len(m.API.Endpoints) == 0 || len(strings.Split(m.Version, ".")) != 3 {
+			t.Errorf("%s: incomplete manifest: %+v", dir, m)
+		}
+		endpoints[dir] = map[string]bool{}
+		for _, ep := range m.API.Endpoints {
+			endpoints[dir][ep.Method+" "+ep.Path] = true
+		}
+	}
+	if !endpoints["crm-sync/v1"]["POST /reminders/send"] || endpoints["crm-sync/v2"]["POST /reminders/send"] {
+		t.Error("crm-sync v2 must drop POST /reminders/send that v1 declares")
+	}
+	for ep := range endpoints["webhooks-only"] {
+		if strings.HasPrefix(ep, "GET ") || (strings.HasPrefix(ep, "POST ") && !strings.ContainsAny(ep, ":{}*")) {
+			t.Errorf("webhooks-only declares schedulable endpoint %s", ep)
+		}
+	}
+}
+
+func TestSampleHandlersExist(t *testing.T) {
+	t.Parallel()
+	f := shared(t)
+	client := NewClient(f.url, 30*time.Second, 0, nil)
+	for _, sample := range []string{"crm-sync-v1", "crm-sync-v2", "flaky"} {
+		for _, ep := range manifestEndpoints(t, sample) {
+			path := strings.ReplaceAll(ep.Path, "{id}", "7")
+			res := client.Execute(context.Background(), f.call(sample, ep.Method, path, `{}`))
+			if !res.Success {
+				t.Errorf("%s %s %s = %+v, want success", sample, ep.Method, path, res)
+			}
+		}
+	}
+}
+
+// TestEmbeddedLeavesNoGoroutines runs a normal call and a guest stopped at its
+// deadline, then closes the runner: nothing it started may outlive Close. Not
+// parallel, so other tests' goroutines do not interfere.
+func TestEmbeddedLeavesNoGoroutines(t *testing.T) {
+	store, hashes := sampleStore(t)
+	shared(t) // fill the compilation cache before measuring
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	e := NewEmbedded(store, nil, WithCompilationCache(testCompilationCache()))
+	status, resp := e.execute(context.Background(), &Request{
+		Context: ExecContext{VersionID: "crm-sync-v1", ContentHash: hashes["crm-sync-v1"]},
+		HTTP:    HTTPRequest{Method: "GET", Path: "/cache/refresh"},
+		Limits:  Limits{TimeoutMS: 60_000},
+	})
+	if status != 200 || resp.Status != 200 {
+		t.Errorf("refresh = %d %+v", status, resp)
+	}
+	status, resp = e.execute(context.Background(), &Request{
+		Context: ExecContext{VersionID: "slowpoke", ContentHash: hashes["slowpoke"]},
+		HTTP:    HTTPRequest{Method: "GET", Path: "/sleep"},
+		Limits:  Limits{TimeoutMS: 300},
+	})
+	if status != http.StatusGatewayTimeout {
+		t.Errorf("sleep = %d %+v, want 504", status, resp)
+	}
+	if err := e.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -91,13 +92,14 @@ func buildSamples() {
 	}
 	if raceEnabled && testCacheDir() != "" {
 		// Compile with a race-free build of wazero into the shared cache.
-		args := []string{"run", "./runner/testdata/precompile", testCacheDir()}
+		var paths []string
 		for name := range sampleDirs {
-			args = append(args, filepath.Join(dir, name+".wasm"))
+			paths = append(paths, filepath.Join(dir, name+".wasm"))
 		}
-		cmd := exec.CommandContext(ctx, "go", args...)
-		cmd.Dir = ".."
-		cmd.Env = append(os.Environ(), "GOFLAGS=")
+		cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "./testdata/precompile")
+		cmd.Env = append(os.Environ(), "GOFLAGS=",
+			"PRECOMPILE_CACHE_DIR="+testCacheDir(),
+			"PRECOMPILE_MODULES="+strings.Join(paths, string(filepath.ListSeparator)))
 		if msg, err := cmd.CombinedOutput(); err != nil {
 			// Not fatal: the tests compile the modules themselves, slower.
 			fmt.Fprintf(os.Stderr, "precompiling samples: %v\n%s", err, msg)
