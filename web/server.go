@@ -20,6 +20,7 @@ import (
 	"extcron/account"
 	"extcron/extensions"
 	"extcron/handlers"
+	"extcron/operator"
 	"extcron/schedule"
 	"extcron/static"
 )
@@ -33,6 +34,8 @@ type Options struct {
 	Registry *extensions.Registry
 	// Schedules is the schedule service.
 	Schedules *schedule.Service
+	// Operator is the service behind the operator tools (/admin).
+	Operator *operator.Service
 	// Zones are the IANA names offered by zone pickers.
 	Zones []string
 	// SecureCookies marks cookies Secure (set when served over TLS).
@@ -82,6 +85,7 @@ func New(o Options) *fiber.App {
 	}), auth.Login)
 
 	api := app.Group("/api/v1", apiAuth(o.Accounts), checkCSRF)
+	adminAPIRoutes(api, o) // before apiRoutes: its catch-all answers 404
 	apiRoutes(api, o)
 
 	page := app.Group("", requireSession, checkCSRF)
@@ -90,6 +94,7 @@ func New(o Options) *fiber.App {
 	profile := handlers.NewProfile(o.Accounts, o.Zones)
 	page.Get("/profile", profile.Show)
 	page.Post("/profile", profile.Update)
+	adminPageRoutes(page, o)
 	pageRoutes(page, o)
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })

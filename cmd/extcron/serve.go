@@ -12,6 +12,7 @@ import (
 	"extcron/account"
 	"extcron/db"
 	"extcron/extensions"
+	"extcron/operator"
 	"extcron/runner"
 	"extcron/schedule"
 	"extcron/scheduler"
@@ -27,6 +28,7 @@ type services struct {
 	schedules   *schedule.Service
 	moduleStore *extensions.ModuleStore
 	jobs        scheduler.JobRunner
+	operator    *operator.Service
 }
 
 func newServices(e env, d *database) (*services, error) {
@@ -54,6 +56,11 @@ func newServices(e env, d *database) (*services, error) {
 		jobs:        jobs,
 	}
 	s.installs.SetHooks(s.schedules)
+	// On-demand reconciliation (the operator health page) needs only the
+	// engine's Reconcile, which works on an engine that is never started.
+	reconciler := scheduler.NewEngine(d.conn, nil, scheduler.Options{ReconcileInterval: -1,
+		Logger: e.logger.With("component", "reconcile")})
+	s.operator = operator.NewService(d.conn, jobs, registry, reconciler, e.logger.With("component", "operator"), time.Now)
 	return s, nil
 }
 
@@ -110,6 +117,7 @@ func serve(ctx context.Context, e env) error {
 		Installs:               s.installs,
 		Registry:               s.registry,
 		Schedules:              s.schedules,
+		Operator:               s.operator,
 		Zones:                  cron.Zones(),
 		SecureCookies:          e.cfg.SecureCookies,
 		LoginAttemptsPerMinute: e.cfg.LoginAttemptsPerMin,

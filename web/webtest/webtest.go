@@ -18,6 +18,7 @@ import (
 	"extcron/account"
 	"extcron/db/dbtest"
 	"extcron/extensions"
+	"extcron/operator"
 	"extcron/schedule"
 	"extcron/scheduler"
 	"extcron/scheduler/cron"
@@ -47,6 +48,8 @@ func Start(t testing.TB, d *dbtest.Database, mutate func(*web.Options)) *App {
 		Schedules: schedule.NewService(d.DB, scheduler.NewPGJobRunner(), schedule.DefaultLimits(), logger, nil),
 	}
 	opts.Installs.SetHooks(opts.Schedules)
+	opts.Operator = operator.NewService(d.DB, scheduler.NewPGJobRunner(), opts.Registry,
+		scheduler.NewEngine(d.DB, nil, scheduler.Options{ReconcileInterval: -1, Logger: logger}), logger, nil)
 	if mutate != nil {
 		mutate(&opts)
 	}

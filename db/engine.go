@@ -1,0 +1,634 @@
+package db
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// The scheduler engine's statements. Bulk reads and writes pass their rows
+// as one JSON document expanded with jsonb_to_recordset: one round trip per
+// batch, however many rows, with NULLs and types handled by PostgreSQL.
+
+// DueTimer is a timer claimed by a fire cycle.
+type DueTimer struct {
+	TenantID   uuid.UUID `db:"tenant_id"`
+	Key        string    `db:"key"`
+	ScheduleID uuid.UUID `db:"schedule_id"`
+	NextFireAt time.Time `db:"next_fire_at"`
+}
+
+// ClaimDueTimers locks up to limit timers due at now, oldest first. SKIP
+// LOCKED lets any number of processes claim side by side: a timer another
+// process holds is simply not seen, and the caller's transaction keeps the
+// lock until it has recorded the runs and advanced the timer.
+func ClaimDueTimers(ctx context.Context, q Queryer, now time.Time, limit int) ([]DueTimer, error) {
+	var out []DueTimer
+	err := q.SelectContext(ctx, &out, `
+		SELECT tenant_id, key, schedule_id, next_fire_at
+		FROM scheduler_timer
+		WHERE NOT paused AND next_fire_at IS NOT NULL AND next_fire_at <= $1
+		ORDER BY next_fire_at
+		LIMIT $2
+		FOR UPDATE SKIP LOCKED`, now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim due timers: %w", err)
+	}
+	return out, nil
+}
+
+// FireSchedule is what a fire cycle needs to know about a claimed timer's
+// schedule: its timing and policies, whether it may run, and its runs in
+// flight.
+type FireSchedule struct {
+	TenantID             uuid.UUID  `db:"tenant_id"`
+	ID                   uuid.UUID  `db:"id"`
+	InstallID            uuid.UUID  `db:"install_id"`
+	Cron                 string     `db:"cron"`
+	Timezone             string     `db:"timezone"`
+	Enabled              bool       `db:"enabled"`
+	OverlapPolicy        string     `db:"overlap_policy"`
+	CatchupPolicy        string     `db:"catchup_policy"`
+	CatchupWindowSeconds int        `db:"catchup_window_seconds"`
+	InstallFound         bool       `db:"install_found"`
+	InstallEnabled       bool       `db:"install_enabled"`
+	TenantSuspended      bool       `db:"tenant_suspended"`
+	Active               int        `db:"active"`
+	Queued               int        `db:"queued"`
+	ActiveRunID          *uuid.UUID `db:"active_run_id"`
+}
+
+// ScheduleRef names a schedule of a tenant.
+type ScheduleRef struct {
+	TenantID uuid.UUID `json:"tenant_id"`
+	ID       uuid.UUID `json:"id"`
+}
+
+// LoadFireSchedules loads the schedules of a batch of claimed timers by
+// key (the claim itself never joins tenant tables).
+func LoadFireSchedules(ctx context.Context, q Queryer, refs []ScheduleRef) ([]FireSchedule, error) {
+	doc, err := json.Marshal(refs)
+	if err != nil {
+		return nil, err
+	}
+	var out []FireSchedule
+	err = q.SelectContext(ctx, &out, `
+		SELECT s.tenant_id, s.id, s.install_id, s.cron, s.timezone, s.enabled, s.overlap_policy,
+		       s.catchup_policy, s.catchup_window_seconds,
+		       i.id IS NOT NULL AS install_found, coalesce(i.enabled, false) AS install_enabled,
+		       coalesce(t.schedules_suspended, false) AS tenant_suspended,
+		       a.active, a.queued, a.active_run_id
+		FROM jsonb_to_recordset($1::jsonb) AS k(tenant_id uuid, id uuid)
+		JOIN tenant_extension_schedule s ON s.tenant_id = k.tenant_id AND s.id = k.id
+		LEFT JOIN tenant_extension_install i ON i.tenant_id = s.tenant_id AND i.id = s.install_id
+		LEFT JOIN tenant t ON t.id = s.tenant_id
+		CROSS JOIN LATERAL (
+			SELECT count(*) AS active,
+			       count(*) FILTER (WHERE r.status = 'queued') AS queued,
+			       (array_agg(r.id ORDER BY r.created_at))[1] AS active_run_id
+			FROM tenant_extension_schedule_run r
+			WHERE r.tenant_id = s.tenant_id AND r.schedule_id = s.id AND r.status IN ('queued', 'running')
+		) a`, string(doc))
+	if err != nil {
+		return nil, fmt.Errorf("load schedules of due timers: %w", err)
+	}
+	return out, nil
+}
+
+// NewRun is a run row written by a fire cycle: queued, or already final
+// (skipped, missed, or failed by a run-time check).
+type NewRun struct {
+	TenantID      uuid.UUID  `json:"tenant_id"`
+	ID            uuid.UUID  `json:"id"`
+	ScheduleID    uuid.UUID  `json:"schedule_id"`
+	InstallID     uuid.UUID  `json:"install_id"`
+	Trigger       string     `json:"trigger"`
+	ScheduledFor  time.Time  `json:"scheduled_for"`
+	InvocationID  uuid.UUID  `json:"invocation_id"`
+	Status        string     `json:"status"`
+	NextAttemptAt string     `json:"next_attempt_at"` // a timestamptz literal: an instant, "infinity" or "-infinity"
+	Error         *string    `json:"error"`
+	FinishedAt    *time.Time `json:"finished_at"`
+	CreatedAt     time.Time  `json:"created_at"`
+}
+
+// InsertedRun reports a run row that was actually written.
+type InsertedRun struct {
+	TenantID     uuid.UUID `db:"tenant_id"`
+	ID           uuid.UUID `db:"id"`
+	ScheduleID   uuid.UUID `db:"schedule_id"`
+	Status       string    `db:"status"`
+	ScheduledFor time.Time `db:"scheduled_for"`
+}
+
+// InsertFireRuns writes runs in one statement. ON CONFLICT DO NOTHING on
+// the (tenant, schedule, scheduled_for) unique index is the last line of
+// exactly-once: a fire time already recorded, by whichever process, is
+// never recorded twice. It returns the rows written.
+func InsertFireRuns(ctx context.Context, q Queryer, runs []NewRun) ([]InsertedRun, error) {
+	if len(runs) == 0 {
+		return nil, nil
+	}
+	doc, err := json.Marshal(runs)
+	if err != nil {
+		return nil, err
+	}
+	var out []InsertedRun
+	err = q.SelectContext(ctx, &out, `
+		INSERT INTO tenant_extension_schedule_run (
+			tenant_id, id, schedule_id, install_id, trigger, scheduled_for, invocation_id, attempt,
+			status, error, finished_at, next_attempt_at, created_at)
+		SELECT x.tenant_id, x.id, x.schedule_id, x.install_id, x.trigger, x.scheduled_for, x.invocation_id, 0,
+		       x.status, x.error, x.finished_at, x.next_attempt_at, x.created_at
+		FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id uuid, id uuid, schedule_id uuid, install_id uuid,
+			trigger text, scheduled_for timestamptz, invocation_id uuid, status text, error text,
+			finished_at timestamptz, next_attempt_at timestamptz, created_at timestamptz)
+		ON CONFLICT DO NOTHING
+		RETURNING tenant_id, id, schedule_id, status, scheduled_for`, string(doc))
+	if err != nil {
+		return nil, fmt.Errorf("insert fire runs: %w", err)
+	}
+	return out, nil
+}
+
+// TimerChange is what a fire cycle does to one claimed timer.
+type TimerChange struct {
+	TenantID   uuid.UUID  `json:"tenant_id"`
+	Key        string     `json:"key"`
+	NextFireAt *time.Time `json:"next_fire_at"` // nil: errored, never due again until repaired
+	Paused     bool       `json:"paused"`
+	Delete     bool       `json:"delete"`
+}
+
+// ApplyTimerChanges advances, pauses or deletes timers in two statements.
+func ApplyTimerChanges(ctx context.Context, q Queryer, changes []TimerChange) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	doc, err := json.Marshal(changes)
+	if err != nil {
+		return err
+	}
+	if _, err := q.ExecContext(ctx, `
+		UPDATE scheduler_timer t
+		SET next_fire_at = x.next_fire_at, paused = x.paused
+		FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id uuid, key text, next_fire_at timestamptz, paused boolean, delete boolean)
+		WHERE t.tenant_id = x.tenant_id AND t.key = x.key AND NOT x.delete`, string(doc)); err != nil {
+		return fmt.Errorf("advance timers: %w", err)
+	}
+	if _, err := q.ExecContext(ctx, `
+		DELETE FROM scheduler_timer t
+		USING jsonb_to_recordset($1::jsonb) AS x(tenant_id uuid, key text, delete boolean)
+		WHERE t.tenant_id = x.tenant_id AND t.key = x.key AND x.delete`, string(doc)); err != nil {
+		return fmt.Errorf("delete timers: %w", err)
+	}
+	return nil
+}
+
+// ScheduleFireUpdate is the bookkeeping a fire cycle writes on a schedule.
+type ScheduleFireUpdate struct {
+	TenantID  uuid.UUID  `json:"tenant_id"`
+	ID        uuid.UUID  `json:"id"`
+	NextRunAt *time.Time `json:"next_run_at"`
+	// SetError replaces last_error with LastError (errored schedules).
+	SetError  bool    `json:"set_error"`
+	LastError *string `json:"last_error"`
+	// LastStatus, when set, records a run that ended at fire time (a
+	// run-time check failed before any call).
+	LastStatus *string    `json:"last_status"`
+	LastRunAt  *time.Time `json:"last_run_at"`
+}
+
+// ApplyScheduleFireUpdates writes next_run_at (and errors) of fired
+// schedules in one statement.
+func ApplyScheduleFireUpdates(ctx context.Context, q Queryer, ups []ScheduleFireUpdate) error {
+	if len(ups) == 0 {
+		return nil
+	}
+	doc, err := json.Marshal(ups)
+	if err != nil {
+		return err
+	}
+	_, err = q.ExecContext(ctx, `
+		UPDATE tenant_extension_schedule s
+		SET next_run_at = x.next_run_at,
+		    last_error = CASE WHEN x.set_error OR x.last_status IS NOT NULL THEN x.last_error ELSE s.last_error END,
+		    last_run_status = coalesce(x.last_status, s.last_run_status),
+		    last_run_at = coalesce(x.last_run_at, s.last_run_at)
+		FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id uuid, id uuid, next_run_at timestamptz,
+			set_error boolean, last_error text, last_status text, last_run_at timestamptz)
+		WHERE s.tenant_id = x.tenant_id AND s.id = x.id`, string(doc))
+	if err != nil {
+		return fmt.Errorf("update fired schedules: %w", err)
+	}
+	return nil
+}
+
+// ClaimedRun is a run taken for execution, with everything needed to call
+// the runner resolved at claim time (never a stale copy): the install's
+// current version and content hash, the endpoint row, the tenant's kill
+// switch. Fields are NULL-able because any of those rows may be gone.
+type ClaimedRun struct {
+	TenantID         uuid.UUID       `db:"tenant_id"`
+	ID               uuid.UUID       `db:"id"`
+	ScheduleID       uuid.UUID       `db:"schedule_id"`
+	InstallID        uuid.UUID       `db:"install_id"`
+	Trigger          string          `db:"trigger"`
+	ScheduledFor     time.Time       `db:"scheduled_for"`
+	InvocationID     uuid.UUID       `db:"invocation_id"`
+	Attempt          int             `db:"attempt"`
+	LeaseOwner       string          `db:"lease_owner"`
+	ScheduleFound    bool            `db:"schedule_found"`
+	EndpointID       *uuid.UUID      `db:"endpoint_id"`
+	Payload          json.RawMessage `db:"payload_json"`
+	RetryMaxAttempts int             `db:"retry_max_attempts"`
+	InstallFound     bool            `db:"install_found"`
+	InstallEnabled   bool            `db:"install_enabled"`
+	ExtensionID      *uuid.UUID      `db:"extension_id"`
+	VersionID        *uuid.UUID      `db:"version_id"`
+	Version          *string         `db:"version"`
+	ContentHash      *string         `db:"content_hash"`
+	Config           []byte          `db:"config"`
+	Providers        []byte          `db:"providers"` // JSON array
+	Secrets          []byte          `db:"secrets_ciphertext"`
+	TenantSuspended  bool            `db:"tenant_suspended"`
+	EndpointFound    bool            `db:"endpoint_found"`
+	EndpointVersion  *uuid.UUID      `db:"endpoint_version_id"`
+	EndpointMethod   *string         `db:"endpoint_method"`
+	EndpointPath     *string         `db:"endpoint_path"`
+}
+
+// claimedRunReturning resolves, in the claiming statement itself, what
+// the call needs. Joins stay inside one tenant (and the registry, a
+// reference table).
+const claimedRunReturning = `
+	RETURNING r.tenant_id, r.id, r.schedule_id, r.install_id, r.trigger, r.scheduled_for, r.invocation_id,
+	          r.attempt, r.lease_owner,
+	          s.id IS NOT NULL AS schedule_found, s.endpoint_id, coalesce(s.payload_json, 'null') AS payload_json,
+	          coalesce(s.retry_max_attempts, 1) AS retry_max_attempts,
+	          i.id IS NOT NULL AS install_found, coalesce(i.enabled, false) AS install_enabled,
+	          i.extension_id, i.version_id, v.version, v.content_hash, i.config,
+	          to_jsonb(coalesce(i.providers, '{}')) AS providers, i.secrets_ciphertext,
+	          coalesce(t.schedules_suspended, false) AS tenant_suspended,
+	          e.id IS NOT NULL AS endpoint_found, e.version_id AS endpoint_version_id,
+	          e.method AS endpoint_method, e.path AS endpoint_path`
+
+const claimedRunJoins = `
+	LEFT JOIN tenant_extension_schedule s ON s.tenant_id = p.tenant_id AND s.id = p.schedule_id
+	LEFT JOIN tenant_extension_install i ON i.tenant_id = p.tenant_id AND i.id = p.install_id
+	LEFT JOIN extension_version v ON v.id = i.version_id
+	LEFT JOIN tenant t ON t.id = p.tenant_id
+	LEFT JOIN extension_api_endpoint e ON e.id = s.endpoint_id`
+
+// ClaimRuns takes up to limit queued runs that are due at now and marks
+// them running under owner's lease, as their next attempt, in one
+// statement. A tenant never gets more than tenantCap runs in flight
+// (counted when claiming; concurrent claims in several processes can
+// overshoot by a little, never starve).
+func ClaimRuns(ctx context.Context, q Queryer, owner string, now, leaseUntil time.Time, limit, tenantCap int) ([]ClaimedRun, error) {
+	var out []ClaimedRun
+	scan := limit * 4
+	if scan < 100 {
+		scan = 100
+	}
+	err := q.SelectContext(ctx, &out, `
+		WITH cand AS (
+			-- SKIP LOCKED: another process claiming at the same moment
+			-- takes other rows instead of waiting for these.
+			SELECT tenant_id, id, schedule_id, install_id, next_attempt_at
+			FROM tenant_extension_schedule_run
+			WHERE status = 'queued' AND next_attempt_at <= $2
+			ORDER BY next_attempt_at
+			LIMIT $6
+			FOR UPDATE SKIP LOCKED
+		), busy AS (
+			SELECT r.tenant_id, count(*) AS n
+			FROM tenant_extension_schedule_run r
+			WHERE r.status = 'running' AND r.tenant_id IN (SELECT DISTINCT tenant_id FROM cand)
+			GROUP BY r.tenant_id
+		), picked AS (
+			SELECT c.tenant_id, c.id, c.schedule_id, c.install_id
+			FROM (SELECT cand.*, row_number() OVER (PARTITION BY tenant_id ORDER BY next_attempt_at, id) AS rn
+			      FROM cand) c
+			LEFT JOIN busy b ON b.tenant_id = c.tenant_id
+			WHERE c.rn + coalesce(b.n, 0) <= $5
+			ORDER BY c.next_attempt_at
+			LIMIT $4
+		)
+		UPDATE tenant_extension_schedule_run r
+		SET status = 'running', lease_owner = $1, lease_expires_at = $3, attempt = r.attempt + 1,
+		    started_at = $2, finished_at = NULL
+		FROM picked p`+claimedRunJoins+`
+		WHERE r.tenant_id = p.tenant_id AND r.id = p.id`+claimedRunReturning,
+		owner, now, leaseUntil, limit, tenantCap, scan)
+	if err != nil {
+		return nil, fmt.Errorf("claim runs: %w", err)
+	}
+	return out, nil
+}
+
+// ExpiredRun is a running run whose lease has expired: its holder died or
+// lost the database for longer than the lease.
+type ExpiredRun struct {
+	TenantID         uuid.UUID `db:"tenant_id"`
+	ID               uuid.UUID `db:"id"`
+	ScheduleID       uuid.UUID `db:"schedule_id"`
+	Attempt          int       `db:"attempt"`
+	LeaseOwner       string    `db:"lease_owner"`
+	RetryMaxAttempts int       `db:"retry_max_attempts"`
+	Trigger          string    `db:"trigger"`
+	ScheduledFor     time.Time `db:"scheduled_for"`
+}
+
+// LockExpiredRuns locks up to limit runs whose lease expired at now.
+func LockExpiredRuns(ctx context.Context, q Queryer, now time.Time, limit int) ([]ExpiredRun, error) {
+	var out []ExpiredRun
+	err := q.SelectContext(ctx, &out, `
+		SELECT r.tenant_id, r.id, r.schedule_id, r.attempt, coalesce(r.lease_owner, '') AS lease_owner,
+		       coalesce((SELECT s.retry_max_attempts FROM tenant_extension_schedule s
+		                 WHERE s.tenant_id = r.tenant_id AND s.id = r.schedule_id), 1) AS retry_max_attempts,
+		       r.trigger, r.scheduled_for
+		FROM tenant_extension_schedule_run r
+		WHERE r.status = 'running' AND r.lease_expires_at <= $1
+		ORDER BY r.lease_expires_at
+		LIMIT $2
+		FOR UPDATE OF r SKIP LOCKED`, now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("lock expired runs: %w", err)
+	}
+	return out, nil
+}
+
+// RenewLeases extends owner's leases on the given runs.
+func RenewLeases(ctx context.Context, q Queryer, owner string, runs []ScheduleRef, until time.Time) error {
+	if len(runs) == 0 {
+		return nil
+	}
+	doc, err := json.Marshal(runs)
+	if err != nil {
+		return err
+	}
+	_, err = q.ExecContext(ctx, `
+		UPDATE tenant_extension_schedule_run r SET lease_expires_at = $3
+		FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id uuid, id uuid)
+		WHERE r.tenant_id = x.tenant_id AND r.id = x.id AND r.status = 'running' AND r.lease_owner = $2`,
+		string(doc), owner, until)
+	if err != nil {
+		return fmt.Errorf("renew leases: %w", err)
+	}
+	return nil
+}
+
+// RunOutcome is the end of one attempt, as written to its run row.
+type RunOutcome struct {
+	TenantID   uuid.UUID `json:"tenant_id"`
+	ID         uuid.UUID `json:"id"`
+	LeaseOwner string    `json:"lease_owner"`
+	Attempt    int       `json:"attempt"`
+	// Status is final (success, failure, timeout) or queued for a retry.
+	Status          string     `json:"status"`
+	NextAttemptAt   *time.Time `json:"next_attempt_at"`
+	FinishedAt      time.Time  `json:"finished_at"`
+	DurationMS      *int       `json:"duration_ms"`
+	HTTPStatus      *int       `json:"http_status"`
+	ResponseExcerpt *string    `json:"response_excerpt"`
+	Error           *string    `json:"error"`
+	VersionID       *uuid.UUID `json:"version_id"`
+	ContentHash     *string    `json:"content_hash"`
+}
+
+// FinishedRun is a run row a RunOutcome was written to.
+type FinishedRun struct {
+	TenantID   uuid.UUID `db:"tenant_id"`
+	ID         uuid.UUID `db:"id"`
+	ScheduleID uuid.UUID `db:"schedule_id"`
+	Status     string    `db:"status"`
+}
+
+// FinishRuns writes outcomes, each only if the run is still running under
+// the same lease owner and attempt (fencing): a late or duplicate finish
+// — an old lease holder answering after the run was recovered — changes
+// nothing. It returns the rows written.
+func FinishRuns(ctx context.Context, q Queryer, outs []RunOutcome) ([]FinishedRun, error) {
+	if len(outs) == 0 {
+		return nil, nil
+	}
+	doc, err := json.Marshal(outs)
+	if err != nil {
+		return nil, err
+	}
+	var done []FinishedRun
+	err = q.SelectContext(ctx, &done, `
+		UPDATE tenant_extension_schedule_run r
+		SET status = x.status,
+		    next_attempt_at = coalesce(x.next_attempt_at, '-infinity'),
+		    lease_owner = NULL, lease_expires_at = NULL,
+		    finished_at = CASE WHEN x.status = 'queued' THEN NULL ELSE x.finished_at END,
+		    duration_ms = x.duration_ms, http_status = x.http_status, response_excerpt = x.response_excerpt,
+		    error = x.error, version_id = coalesce(x.version_id, r.version_id),
+		    content_hash = coalesce(x.content_hash, r.content_hash)
+		FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id uuid, id uuid, lease_owner text, attempt integer,
+			status text, next_attempt_at timestamptz, finished_at timestamptz, duration_ms integer,
+			http_status integer, response_excerpt text, error text, version_id uuid, content_hash text)
+		WHERE r.tenant_id = x.tenant_id AND r.id = x.id AND r.status = 'running'
+		  AND r.lease_owner = x.lease_owner AND r.attempt = x.attempt
+		RETURNING r.tenant_id, r.id, r.schedule_id, r.status`, string(doc))
+	if err != nil {
+		return nil, fmt.Errorf("finish runs: %w", err)
+	}
+	return done, nil
+}
+
+// ScheduleOutcome is the bookkeeping of a schedule's finished runs in one
+// batch, folded in order.
+type ScheduleOutcome struct {
+	TenantID      uuid.UUID  `json:"tenant_id"`
+	ID            uuid.UUID  `json:"id"`
+	LastRunAt     time.Time  `json:"last_run_at"`
+	LastStatus    string     `json:"last_status"`
+	LastError     *string    `json:"last_error"`
+	LastSuccessAt *time.Time `json:"last_success_at"`
+	// Reset: a success happened in the batch, so consecutive_failures
+	// restarts from Failures (the failures after it); otherwise Failures
+	// adds to the stored count.
+	Reset    bool `json:"reset"`
+	Failures int  `json:"failures"`
+}
+
+// PausedSchedule is a schedule that reached its pause-after-failures
+// threshold.
+type PausedSchedule struct {
+	TenantID            uuid.UUID `db:"tenant_id"`
+	ID                  uuid.UUID `db:"id"`
+	InstallID           uuid.UUID `db:"install_id"`
+	ConsecutiveFailures int       `db:"consecutive_failures"`
+	LastError           *string   `db:"last_error"`
+}
+
+// ApplyScheduleOutcomes updates last_* and consecutive_failures of
+// schedules and returns those now due to be paused (pause_after_failures
+// reached while still enabled).
+func ApplyScheduleOutcomes(ctx context.Context, q Queryer, outs []ScheduleOutcome) ([]PausedSchedule, error) {
+	if len(outs) == 0 {
+		return nil, nil
+	}
+	doc, err := json.Marshal(outs)
+	if err != nil {
+		return nil, err
+	}
+	var paused []PausedSchedule
+	err = q.SelectContext(ctx, &paused, `
+		WITH upd AS (
+			UPDATE tenant_extension_schedule s
+			SET last_run_at = x.last_run_at, last_run_status = x.last_status, last_error = x.last_error,
+			    last_success_at = coalesce(x.last_success_at, s.last_success_at),
+			    consecutive_failures = CASE WHEN x.reset THEN x.failures ELSE s.consecutive_failures + x.failures END
+			FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id uuid, id uuid, last_run_at timestamptz,
+				last_status text, last_error text, last_success_at timestamptz, reset boolean, failures integer)
+			WHERE s.tenant_id = x.tenant_id AND s.id = x.id
+			RETURNING s.tenant_id, s.id, s.install_id, s.enabled, s.pause_after_failures, s.consecutive_failures, s.last_error
+		)
+		SELECT tenant_id, id, install_id, consecutive_failures, last_error FROM upd
+		WHERE enabled AND pause_after_failures > 0 AND consecutive_failures >= pause_after_failures`, string(doc))
+	if err != nil {
+		return nil, fmt.Errorf("update schedules after runs: %w", err)
+	}
+	return paused, nil
+}
+
+// DisabledSchedule is a schedule the engine turns off, with the reason
+// users see.
+type DisabledSchedule struct {
+	TenantID  uuid.UUID `json:"tenant_id"`
+	ID        uuid.UUID `json:"id"`
+	LastError string    `json:"last_error"`
+}
+
+// DisableSchedules disables schedules, deletes their timers (as the
+// schedule service does for a disabled schedule) and records why, in two
+// statements. It returns the schedules that were still enabled.
+func DisableSchedules(ctx context.Context, q Queryer, list []DisabledSchedule) ([]ScheduleRef, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	doc, err := json.Marshal(list)
+	if err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		TenantID uuid.UUID `db:"tenant_id"`
+		ID       uuid.UUID `db:"id"`
+	}
+	err = q.SelectContext(ctx, &rows, `
+		UPDATE tenant_extension_schedule s
+		SET enabled = false, last_error = x.last_error, next_run_at = NULL, runner_schedule_id = NULL,
+		    revision = s.revision + 1, updated_at = now()
+		FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id uuid, id uuid, last_error text)
+		WHERE s.tenant_id = x.tenant_id AND s.id = x.id AND s.enabled
+		RETURNING s.tenant_id, s.id`, string(doc))
+	if err != nil {
+		return nil, fmt.Errorf("disable schedules: %w", err)
+	}
+	if _, err := q.ExecContext(ctx, `
+		DELETE FROM scheduler_timer t
+		USING jsonb_to_recordset($1::jsonb) AS x(tenant_id uuid, id uuid)
+		WHERE t.tenant_id = x.tenant_id AND t.schedule_id = x.id`, string(doc)); err != nil {
+		return nil, fmt.Errorf("delete timers of disabled schedules: %w", err)
+	}
+	out := make([]ScheduleRef, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, ScheduleRef{TenantID: r.TenantID, ID: r.ID})
+	}
+	return out, nil
+}
+
+// ReleaseHeldRuns lets the oldest held run (buffer_one follow-up, catch-up
+// chain) of each schedule start at now: the run ahead of it has ended.
+func ReleaseHeldRuns(ctx context.Context, q Queryer, schedules []ScheduleRef, now time.Time) error {
+	if len(schedules) == 0 {
+		return nil
+	}
+	doc, err := json.Marshal(schedules)
+	if err != nil {
+		return err
+	}
+	_, err = q.ExecContext(ctx, `
+		UPDATE tenant_extension_schedule_run r SET next_attempt_at = $2
+		FROM (
+			SELECT DISTINCT ON (h.tenant_id, h.schedule_id) h.tenant_id, h.id
+			FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id uuid, id uuid)
+			JOIN tenant_extension_schedule_run h
+			  ON h.tenant_id = x.tenant_id AND h.schedule_id = x.id
+			 AND h.status = 'queued' AND h.next_attempt_at = 'infinity'
+			-- Only when nothing else of the schedule is still in flight.
+			WHERE NOT EXISTS (
+				SELECT 1 FROM tenant_extension_schedule_run o
+				WHERE o.tenant_id = x.tenant_id AND o.schedule_id = x.id
+				  AND (o.status = 'running' OR (o.status = 'queued' AND o.next_attempt_at <> 'infinity')))
+			ORDER BY h.tenant_id, h.schedule_id, h.scheduled_for, h.created_at
+		) p
+		WHERE r.tenant_id = p.tenant_id AND r.id = p.id`, string(doc), now)
+	if err != nil {
+		return fmt.Errorf("release held runs: %w", err)
+	}
+	return nil
+}
+
+// NextDue reports the earliest instant anything becomes due: a timer, a
+// queued run, or a lease expiry. Each comes from its partial index.
+func NextDue(ctx context.Context, q Queryer) (*time.Time, error) {
+	var row struct {
+		At *time.Time `db:"at"`
+	}
+	err := q.GetContext(ctx, &row, `
+		SELECT least(
+			(SELECT min(next_fire_at) FROM scheduler_timer WHERE NOT paused AND next_fire_at IS NOT NULL),
+			(SELECT min(next_attempt_at) FROM tenant_extension_schedule_run
+			  WHERE status = 'queued' AND next_attempt_at <> 'infinity'),
+			(SELECT min(lease_expires_at) FROM tenant_extension_schedule_run WHERE status = 'running')
+		) AS at`)
+	if err != nil {
+		return nil, fmt.Errorf("next due: %w", err)
+	}
+	return row.At, nil
+}
+
+// CountDue counts due timers and due queued runs at now (at most cap of
+// each), for the backlog gauge.
+func CountDue(ctx context.Context, q Queryer, now time.Time, cap int) (int, error) {
+	var n int
+	err := q.GetContext(ctx, &n, `
+		SELECT (SELECT count(*) FROM (SELECT 1 FROM scheduler_timer
+		         WHERE NOT paused AND next_fire_at IS NOT NULL AND next_fire_at <= $1 LIMIT $2) a)
+		     + (SELECT count(*) FROM (SELECT 1 FROM tenant_extension_schedule_run
+		         WHERE status = 'queued' AND next_attempt_at <= $1 LIMIT $2) b)`, now, cap)
+	if err != nil {
+		return 0, fmt.Errorf("count due: %w", err)
+	}
+	return n, nil
+}
+
+// RequeueUnstartedRuns puts back runs leased to owner that the owner is
+// not executing: a claim whose answer was lost with the connection (the
+// database restarted between commit and reply) leaves such rows behind.
+// The attempt was never made, so its number is given back.
+func RequeueUnstartedRuns(ctx context.Context, q Queryer, owner string, executing []ScheduleRef) (int64, error) {
+	doc, err := json.Marshal(executing)
+	if err != nil {
+		return 0, err
+	}
+	res, err := q.ExecContext(ctx, `
+		UPDATE tenant_extension_schedule_run r
+		SET status = 'queued', attempt = r.attempt - 1, lease_owner = NULL, lease_expires_at = NULL,
+		    next_attempt_at = '-infinity', started_at = NULL
+		WHERE r.status = 'running' AND r.lease_owner = $1
+		  AND NOT EXISTS (SELECT 1 FROM jsonb_to_recordset($2::jsonb) AS x(tenant_id uuid, id uuid)
+		                  WHERE x.tenant_id = r.tenant_id AND x.id = r.id)`, owner, string(doc))
+	if err != nil {
+		return 0, fmt.Errorf("requeue unstarted runs: %w", err)
+	}
+	return res.RowsAffected()
+}

@@ -1,0 +1,89 @@
+import { test, expect, Page } from '@playwright/test';
+import { mkdirSync } from 'node:fs';
+import { admin, signIn, unique } from './helpers';
+
+// Writes docs/screenshots/<page>-<width>.png of every page the extension
+// and schedule UI has. Run with SCREENSHOTS=1 npx playwright test screenshots.
+test.skip(!process.env.SCREENSHOTS, 'set SCREENSHOTS=1 to refresh docs/screenshots');
+
+const dir = 'docs/screenshots';
+const tab = '/extensions/acme.crm-sync/schedules';
+
+async function shoot(page: Page, name: string, width: number) {
+  await page.waitForLoadState('networkidle');
+  await page.screenshot({ path: `${dir}/${name}-${width}.png`, fullPage: true, animations: 'disabled' });
+}
+
+// seed gives the Schedules tab a few realistic rows (idempotent by name).
+async function seed(page: Page) {
+  await page.goto(tab);
+  const rows = [
+    { name: 'Nightly contact sync', endpoint: 'POST /sync/contacts — syncContacts', cron: '0 2 * * *', tz: 'Europe/Berlin', payload: '{"full": false, "batch": 200}' },
+    { name: 'Cache refresh', endpoint: 'GET /cache/refresh — refreshCache', cron: '*/15 * * * *', tz: 'UTC', payload: '' },
+    { name: 'Weekday reminders', endpoint: 'POST /reminders/send — sendReminders', cron: '0 9 * * 1-5', tz: 'America/New_York', payload: '{"channel": "email"}' },
+  ];
+  for (const r of rows) {
+    if ((await page.locator('[data-testid^="schedule-row-"]', { hasText: r.name }).count()) > 0) continue;
+    await page.getByTestId('schedule-new').click();
+    await page.locator('select[name="endpoint_id"]').selectOption({ label: r.endpoint });
+    await page.locator('input[name="name"]').fill(r.name);
+    await page.locator('input[name="cron"]').fill(r.cron);
+    await page.locator('input[name="timezone"]').fill(r.tz);
+    await page.locator('textarea[name="payload_json"]').fill(r.payload);
+    await page.getByTestId('schedule-save').click();
+    await expect(page).toHaveURL(new RegExp(tab + '$'));
+  }
+  const row = page.locator('[data-testid^="schedule-row-"]', { hasText: 'Nightly contact sync' });
+  const id = (await row.getAttribute('data-testid'))!.replace('schedule-row-', '');
+  const runs = await page.request.get(`${tab}/${id}`);
+  if (!(await runs.text()).includes('run-row-')) {
+    await page.getByTestId(`schedule-run-now-${id}`).click();
+    await expect(page.locator('#toasts')).toContainText('Run queued');
+  }
+  return id;
+}
+
+test('screenshots of every page at 1280 and 390 px', async ({ page }) => {
+  test.setTimeout(180_000);
+  mkdirSync(dir, { recursive: true });
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await signIn(page, admin);
+  const id = await seed(page);
+
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: width > 600 ? 900 : 844 });
+    await page.goto('/extensions');
+    await shoot(page, 'extensions', width);
+    await page.goto('/extensions/catalog');
+    await shoot(page, 'catalog', width);
+    await page.goto('/extensions/acme.crm-sync/settings');
+    await shoot(page, 'extension-settings', width);
+    await page.goto(tab);
+    await page.locator('#toasts .toast').evaluateAll((els) => els.forEach((e) => e.remove()));
+    await shoot(page, 'schedules', width);
+    await page.getByTestId(`schedule-delete-${id}`).click();
+    await expect(page.locator('dialog#confirm-dialog')).toBeVisible();
+    await page.screenshot({ path: `${dir}/confirm-dialog-${width}.png`, animations: 'disabled' });
+    await page.keyboard.press('Escape');
+    await page.goto('/extensions/acme.flaky/schedules');
+    await shoot(page, 'schedules-empty', width);
+    await page.goto('/extensions/acme.webhooks-only/schedules');
+    await shoot(page, 'schedules-no-endpoints', width);
+    await page.goto(tab + '/new');
+    await page.locator('select[name="endpoint_id"]').selectOption({ label: 'POST /sync/contacts — syncContacts' });
+    await page.locator('input[name="cron"]').fill('0 9 * * 1-5');
+    await page.locator('input[name="timezone"]').fill('Europe/Berlin');
+    await expect(page.getByTestId('schedule-preview')).toContainText('Europe/Berlin');
+    await shoot(page, 'schedule-new', width);
+    await page.locator('input[name="name"]').fill(unique('Shot'));
+    await page.locator('input[name="cron"]').fill('*/2 * * * *');
+    await page.locator('details.advanced summary').click();
+    await page.getByTestId('schedule-save').click();
+    await expect(page.getByTestId('field-error-cron')).toBeVisible();
+    await shoot(page, 'schedule-form-errors', width);
+    await page.goto(`${tab}/${id}`);
+    await shoot(page, 'schedule-detail', width);
+    await page.goto('/audit');
+    await shoot(page, 'audit', width);
+  }
+});

@@ -1,0 +1,9 @@
+package operator_test
+
+import (
+	"testing"
+
+	"extcron/db/dbtest"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }

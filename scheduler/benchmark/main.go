@@ -1,0 +1,315 @@
+// Command benchmark measures the scheduler engine against its physical
+// reference and a peer, side by side on one private PostgreSQL cluster
+// (issue 5, "Performance"):
+//
+//  1. extcron end to end: N schedules due at the same instant, a loopback
+//     no-op runner: runs completed per second and lateness p50/p99/max;
+//     then the same N spread over N/rate seconds (lateness at a steady rate);
+//  2. River, tuned for throughput, completing N no-op jobs inserted up front;
+//  3. PostgreSQL single-row update transactions per second (pgbench);
+//  4. the claim statement's cost with 10 000 and 1 000 000 stored timers
+//     (1% due), with its query plan;
+//
+// and the process's peak RSS. It prints a Markdown table.
+//
+//	cd scheduler/benchmark && go run . [-schedules 10000] [-jobs 20000]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"extcron/db"
+	"extcron/db/pgcluster"
+	"extcron/runner"
+	"extcron/scheduler"
+)
+
+type row struct{ name, value, note string }
+
+var results []row
+
+func record(name, value, note string) {
+	results = append(results, row{name, value, note})
+	fmt.Fprintf(os.Stderr, "%-55s %-28s %s\n", name, value, note)
+}
+
+func main() {
+	schedules := flag.Int("schedules", 10000, "schedules due at once (extcron end to end)")
+	rate := flag.Int("rate", 1000, "due runs per second for the steady-rate lateness run")
+	jobs := flag.Int("jobs", 20000, "River no-op jobs")
+	big := flag.Int("timers", 1000000, "stored timers for the large claim-cost case")
+	skipRiver := flag.Bool("skip-river", false, "skip the River comparison")
+	flag.Parse()
+	ctx := context.Background()
+
+	dir, err := os.MkdirTemp("", "extcron-bench-")
+	check(err)
+	check(os.Chmod(dir, 0o755))
+	defer os.RemoveAll(dir)
+	cluster, err := pgcluster.New(filepath.Join(dir, "pg"), pgcluster.Options{Durable: true, MaxConnections: 300,
+		ExtraSettings: map[string]string{"shared_buffers": "512MB"}})
+	check(err)
+	check(cluster.Start(ctx))
+	defer func() { _ = cluster.Stop() }()
+	admin, err := db.Open(ctx, cluster.URL("postgres"))
+	check(err)
+	for _, name := range []string{"extcron", "river", "claims"} {
+		_, err := admin.ExecContext(ctx, "CREATE DATABASE "+name)
+		check(err)
+	}
+	fmt.Fprintf(os.Stderr, "machine: %s, %d CPUs, %s\n", hostInfo(), runtime.NumCPU(), runtime.Version())
+
+	conn, err := db.Open(ctx, cluster.URL("extcron"))
+	check(err)
+	conn.SetMaxOpenConns(60)
+	_, err = db.Migrate(ctx, conn)
+	check(err)
+
+	endToEnd(ctx, conn, cluster.URL("extcron"), *schedules, 0)
+	endToEnd(ctx, conn, cluster.URL("extcron"), *schedules, *rate)
+	if !*skipRiver {
+		riverBench(ctx, cluster.URL("river"), *jobs)
+	}
+	pgbench(cluster, "postgres")
+	claimCost(ctx, cluster.URL("claims"), *big)
+	record("benchmark process peak RSS (engine + loopback runner + harness)", rssMB(), "VmHWM")
+
+	fmt.Println("| measure | result | notes |")
+	fmt.Println("|---|---|---|")
+	for _, r := range results {
+		fmt.Printf("| %s | %s | %s |\n", r.name, r.value, r.note)
+	}
+}
+
+// endToEnd seeds n schedules over 100 tenants whose timers are due at one
+// instant (perSecond 0) or spread evenly at perSecond, runs one engine on
+// the real clock against a loopback no-op runner, and measures.
+func endToEnd(ctx context.Context, conn *sqlx.DB, url string, n, perSecond int) {
+	mustExec(ctx, conn, `TRUNCATE scheduler_timer, tenant_extension_schedule_run, tenant_extension_schedule,
+		tenant_extension_install, extension_api_endpoint, extension_version, extension, tenant, audit_event`)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":200,"body_b64":"e30="}`))
+	}))
+	defer srv.Close()
+	extID, verID, epID := uuid.New(), uuid.New(), uuid.New()
+	mustExec(ctx, conn, `INSERT INTO extension (id, slug, publisher, name, display_name) VALUES ($1, 'bench.noop', 'bench', 'noop', 'Noop')`, extID)
+	mustExec(ctx, conn, `INSERT INTO extension_version (id, extension_id, version, manifest, content_hash, module)
+		VALUES ($1, $2, '1.0.0', '{}', 'sha256:00', '\x00')`, verID, extID)
+	mustExec(ctx, conn, `INSERT INTO extension_api_endpoint (id, version_id, method, path, handler) VALUES ($1, $2, 'POST', '/noop', 'noop')`, epID, verID)
+	const tenants = 100
+	start := time.Now().Add(3 * time.Second).Truncate(time.Second)
+	spread := time.Duration(0)
+	if perSecond > 0 {
+		spread = time.Duration(n) * time.Second / time.Duration(perSecond)
+	}
+	for t := 0; t < tenants; t++ {
+		tenantID, installID := uuid.New(), uuid.New()
+		mustExec(ctx, conn, `INSERT INTO tenant (id, name) VALUES ($1, $2)`, tenantID, fmt.Sprint("bench ", t))
+		mustExec(ctx, conn, `INSERT INTO tenant_extension_install (tenant_id, id, extension_id, version_id) VALUES ($1, $2, $3, $4)`,
+			tenantID, installID, extID, verID)
+		per := n / tenants
+		ids, keys, at := make([]string, per), make([]string, per), make([]string, per)
+		for i := range ids {
+			id := uuid.New()
+			ids[i], keys[i] = id.String(), scheduler.Key(installID, id)
+			k := t*per + i
+			at[i] = start.Add(spread * time.Duration(k) / time.Duration(n)).Format(time.RFC3339Nano)
+		}
+		mustExec(ctx, conn, `
+			INSERT INTO tenant_extension_schedule (tenant_id, id, install_id, endpoint_id, cron, timezone, overlap_policy)
+			SELECT $1, x::uuid, $2, $3, '0 0 1 1 *', 'UTC', 'allow' FROM unnest($4::text[]) AS x`,
+			tenantID, installID, epID, pq.Array(ids))
+		mustExec(ctx, conn, `
+			INSERT INTO scheduler_timer (tenant_id, key, schedule_id, next_fire_at)
+			SELECT $1, k, s::uuid, a::timestamptz FROM unnest($2::text[], $3::text[], $4::text[]) AS u(k, s, a)`,
+			tenantID, pq.Array(keys), pq.Array(ids), pq.Array(at))
+	}
+	mustExec(ctx, conn, `VACUUM ANALYZE`)
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	eng := scheduler.NewEngine(conn, runner.NewClient(srv.URL, 10*time.Second, 0, &http.Client{Transport: &http.Transport{
+		MaxIdleConnsPerHost: 600, MaxConnsPerHost: 0}}), scheduler.Options{
+		DatabaseURL: url, Workers: 500, BatchSize: 1000, PollInterval: time.Second, Logger: logger, ReconcileInterval: -1})
+	check(eng.Start(ctx))
+	deadline := time.Now().Add(10*time.Minute + spread)
+	for {
+		var done int
+		check(conn.GetContext(ctx, &done, `SELECT count(*) FROM tenant_extension_schedule_run WHERE status IN ('success', 'failure', 'timeout')`))
+		if done >= n || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	eng.Stop()
+	var st struct {
+		Done    int     `db:"done"`
+		Success int     `db:"success"`
+		Secs    float64 `db:"secs"`
+		P50     float64 `db:"p50"`
+		P99     float64 `db:"p99"`
+		Max     float64 `db:"max"`
+		Doubled int     `db:"doubled"`
+	}
+	check(conn.GetContext(ctx, &st, `
+		SELECT count(*) AS done, count(*) FILTER (WHERE status = 'success') AS success,
+		       extract(epoch FROM max(finished_at) - $1::timestamptz) AS secs,
+		       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM started_at - scheduled_for)) AS p50,
+		       percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM started_at - scheduled_for)) AS p99,
+		       max(extract(epoch FROM started_at - scheduled_for)) AS max,
+		       count(*) - count(DISTINCT (schedule_id, scheduled_for)) AS doubled
+		FROM tenant_extension_schedule_run`, start))
+	if perSecond == 0 {
+		record(fmt.Sprintf("extcron end to end: %d schedules due at once", n),
+			fmt.Sprintf("%.0f runs/s", float64(st.Success)/st.Secs),
+			fmt.Sprintf("%d/%d succeeded in %.2f s from the due instant; %d doubled; 1 engine, 500 workers", st.Success, n, st.Secs, st.Doubled))
+		record("  lateness (start − scheduled_for), all due at once", fmt.Sprintf("p50 %.3f s, p99 %.3f s, max %.3f s", st.P50, st.P99, st.Max), "")
+	} else {
+		record(fmt.Sprintf("extcron lateness at %d due runs/s (%d schedules over %s)", perSecond, n, spread),
+			fmt.Sprintf("p50 %.3f s, p99 %.3f s, max %.3f s", st.P50, st.P99, st.Max),
+			fmt.Sprintf("%d/%d succeeded; %d doubled", st.Success, n, st.Doubled))
+	}
+}
+
+// pgbench measures single-row update transactions per second: 32 clients,
+// 10 s, one UPDATE by primary key per transaction.
+func pgbench(cluster *pgcluster.Cluster, dbName string) {
+	bin := pgBin("pgbench")
+	host := cluster.Dir()
+	run := func(args ...string) string {
+		cmd := exec.Command(bin, append([]string{"-h", host, "-U", "postgres"}, args...)...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "pgbench: %v\n%s\n", err, out)
+			return ""
+		}
+		return string(out)
+	}
+	if run("-i", "-q", "-s", "10", dbName) == "" {
+		record("PostgreSQL single-row update TPS (pgbench)", "failed", "")
+		return
+	}
+	script := filepath.Join(os.TempDir(), "extcron-update.sql")
+	check(os.WriteFile(script, []byte("\\set aid random(1, 1000000)\nUPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = :aid;\n"), 0o644))
+	out := run("-n", "-M", "prepared", "-c", "32", "-j", "2", "-T", "10", "-f", script, dbName)
+	tps := "?"
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "tps = ") {
+			tps = strings.Fields(line)[2]
+		}
+	}
+	record("PostgreSQL single-row update TPS (pgbench, 32 clients, 10 s)", tps+" tx/s", "fsync and synchronous_commit on")
+}
+
+func pgBin(name string) string {
+	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
+		p := filepath.Join(strings.TrimSpace(string(out)), name)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/" + name)
+	if len(m) > 0 {
+		return m[len(m)-1]
+	}
+	return name
+}
+
+// claimCost times the claim statement with 10 000 and big stored timers,
+// 1% due, and prints its plan.
+func claimCost(ctx context.Context, url string, big int) {
+	conn, err := db.Open(ctx, url)
+	check(err)
+	defer conn.Close()
+	_, err = db.Migrate(ctx, conn)
+	check(err)
+	now := time.Now()
+	for _, total := range []int{10000, big} {
+		mustExec(ctx, conn, `TRUNCATE scheduler_timer`)
+		// 1% due (in the past), the rest spread over the next month.
+		mustExec(ctx, conn, `
+			INSERT INTO scheduler_timer (tenant_id, key, schedule_id, next_fire_at)
+			SELECT ('00000000-0000-0000-0000-' || lpad(to_hex(g % 1000), 12, '0'))::uuid, 'extsched:' || g, gen_random_uuid(),
+			       CASE WHEN g % 100 = 0 THEN $2::timestamptz - (g % 3600) * interval '1 second'
+			            ELSE $2::timestamptz + (1 + g % 2592000) * interval '1 second' END
+			FROM generate_series(1, $1::int) AS g`, total, now)
+		mustExec(ctx, conn, `VACUUM ANALYZE scheduler_timer`)
+		const iters = 50
+		var elapsed time.Duration
+		for i := 0; i < iters; i++ {
+			tx, err := conn.BeginTxx(ctx, nil)
+			check(err)
+			t0 := time.Now()
+			timers, err := db.ClaimDueTimers(ctx, tx, now, 500)
+			elapsed += time.Since(t0)
+			check(err)
+			if len(timers) != min(500, total/100) {
+				panic(fmt.Sprintf("claimed %d", len(timers)))
+			}
+			check(tx.Rollback())
+		}
+		var plan []string
+		check(conn.SelectContext(ctx, &plan, `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
+			SELECT tenant_id, key, schedule_id, next_fire_at FROM scheduler_timer
+			WHERE NOT paused AND next_fire_at IS NOT NULL AND next_fire_at <= $1
+			ORDER BY next_fire_at LIMIT 500 FOR UPDATE SKIP LOCKED`, now))
+		fmt.Fprintf(os.Stderr, "plan with %d timers:\n  %s\n", total, strings.Join(plan, "\n  "))
+		scan := "?"
+		for _, l := range plan {
+			if strings.Contains(l, "Scan") {
+				scan = strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(l), "->"))
+				break
+			}
+		}
+		record(fmt.Sprintf("claim 500 due timers of %d stored (1%% due)", total),
+			fmt.Sprintf("%.2f ms per batch", float64(elapsed.Microseconds())/iters/1000), "plan: "+scan)
+	}
+}
+
+func rssMB() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "?"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			f := strings.Fields(l)
+			return f[1] + " kB"
+		}
+	}
+	return "?"
+}
+
+func hostInfo() string {
+	b, _ := os.ReadFile("/proc/meminfo")
+	mem := strings.SplitN(string(b), "\n", 2)[0]
+	return strings.Join(strings.Fields(mem), " ")
+}
+
+func mustExec(ctx context.Context, conn *sqlx.DB, q string, args ...any) {
+	if _, err := conn.ExecContext(ctx, q, args...); err != nil {
+		panic(fmt.Sprintf("%v: %s", err, q))
+	}
+}
+
+func check(err error) {
+	if err != nil {
+		panic(err)
+	}
+}

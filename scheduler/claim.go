@@ -1,0 +1,339 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"extcron/db"
+	"extcron/scheduler/cron"
+)
+
+// maxFireSteps bounds the fire times walked for one timer in one cycle; a
+// timer further behind jumps ahead (the skipped stretch is all missed).
+const maxFireSteps = 200_000
+
+// timing is a parsed cron and zone, cached: fire cycles see the same few
+// expressions over and over.
+type timing struct {
+	expr *cron.Expr
+	loc  *time.Location
+	err  error
+}
+
+var timingCache sync.Map // "cron\x00zone" → timing
+
+func loadTiming(expr, zone string) timing {
+	k := expr + "\x00" + zone
+	if v, ok := timingCache.Load(k); ok {
+		return v.(timing)
+	}
+	var t timing
+	t.expr, t.err = cron.Parse(expr, 0)
+	if t.err == nil {
+		t.loc, _, t.err = cron.LoadZone(zone)
+	}
+	timingCache.Store(k, t)
+	return t
+}
+
+// fireStats counts what one fire cycle recorded.
+type fireStats struct {
+	timers  int
+	queued  int
+	errored int
+}
+
+// fireOnce is one fire transaction: claim a batch of due timers, load
+// their schedules, decide every fire time (catch-up, overlap, run-time
+// checks), write the runs, advance the timers and the schedules'
+// next_run_at. It returns the number of timers claimed.
+func (e *Engine) fireOnce(ctx context.Context) (int, error) {
+	start := time.Now()
+	now := e.now()
+	var stats fireStats
+	var recorded []db.InsertedRun
+	err := db.WithTx(ctx, e.conn, func(tx *sqlx.Tx) error {
+		timers, err := db.ClaimDueTimers(ctx, tx, now, e.opts.BatchSize)
+		if err != nil || len(timers) == 0 {
+			return err
+		}
+		stats = fireStats{timers: len(timers)}
+		refs := make([]db.ScheduleRef, len(timers))
+		for i, t := range timers {
+			refs[i] = db.ScheduleRef{TenantID: t.TenantID, ID: t.ScheduleID}
+		}
+		scheds, err := db.LoadFireSchedules(ctx, tx, refs)
+		if err != nil {
+			return err
+		}
+		byKey := make(map[runKey]*db.FireSchedule, len(scheds))
+		for i := range scheds {
+			byKey[runKey{scheds[i].TenantID, scheds[i].ID}] = &scheds[i]
+		}
+		var p firePlan
+		for _, t := range timers {
+			e.planTimer(&p, t, byKey[runKey{t.TenantID, t.ScheduleID}], now)
+		}
+		stats.errored = p.errored
+		if recorded, err = db.InsertFireRuns(ctx, tx, p.runs); err != nil {
+			return err
+		}
+		if err := db.ApplyTimerChanges(ctx, tx, p.timers); err != nil {
+			return err
+		}
+		if err := db.ApplyScheduleFireUpdates(ctx, tx, p.schedules); err != nil {
+			return err
+		}
+		for _, r := range recorded {
+			if r.Status == "queued" {
+				stats.queued++
+			}
+		}
+		if stats.queued > 0 {
+			// Other processes' idle workers may take some of these.
+			return notify(ctx, tx)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if stats.timers > 0 {
+		e.opts.Metrics.claimed("timers", time.Since(start))
+		for _, r := range recorded {
+			e.opts.Metrics.runRecorded(r.Status)
+		}
+		e.log.Debug("fire cycle", "timers", stats.timers, "runs", len(recorded), "queued", stats.queued,
+			"errored", stats.errored, "took_ms", time.Since(start).Milliseconds())
+	}
+	if stats.queued > 0 {
+		signal(e.wakeDispatch)
+	}
+	return stats.timers, nil
+}
+
+// firePlan accumulates the writes of one fire cycle.
+type firePlan struct {
+	runs      []db.NewRun
+	timers    []db.TimerChange
+	schedules []db.ScheduleFireUpdate
+	errored   int
+}
+
+// fireTime is one fire time to record and how.
+type fireTime struct {
+	at      time.Time
+	trigger string // schedule or catchup
+}
+
+// planTimer decides what one due timer produces.
+func (e *Engine) planTimer(p *firePlan, t db.DueTimer, s *db.FireSchedule, now time.Time) {
+	log := e.log.With("tenant_id", t.TenantID, "schedule_id", t.ScheduleID)
+	switch {
+	case s == nil:
+		// The schedule is gone: its timer is an orphan.
+		log.Warn("timer without a schedule removed", "timer_key", t.Key)
+		p.timers = append(p.timers, db.TimerChange{TenantID: t.TenantID, Key: t.Key, Delete: true})
+		return
+	case !s.Enabled:
+		p.timers = append(p.timers, db.TimerChange{TenantID: t.TenantID, Key: t.Key, Delete: true})
+		p.schedules = append(p.schedules, db.ScheduleFireUpdate{TenantID: s.TenantID, ID: s.ID})
+		return
+	case !s.InstallFound || !s.InstallEnabled:
+		// No run at all: the timer pauses until the install is enabled,
+		// which resumes it from the next future fire time.
+		nominal := t.NextFireAt
+		p.timers = append(p.timers, db.TimerChange{TenantID: t.TenantID, Key: t.Key, NextFireAt: &nominal, Paused: true})
+		p.schedules = append(p.schedules, db.ScheduleFireUpdate{TenantID: s.TenantID, ID: s.ID})
+		log.Info("timer paused: install missing or disabled")
+		return
+	}
+	tm := loadTiming(s.Cron, s.Timezone)
+	if tm.err != nil {
+		e.markErrored(p, t, s, fmt.Sprintf("errored: the next fire time cannot be computed: %v", tm.err), log)
+		return
+	}
+
+	// Walk the fire times from the timer's nominal time, never from now:
+	// an early or late cycle neither drifts nor doubles a slot.
+	keep := e.opts.MissedRecorded + e.opts.CatchupMax + 1
+	ring := make([]time.Time, 0, 4)
+	total := 0
+	f := t.NextFireAt
+	for steps := 0; !f.After(now); steps++ {
+		if len(ring) == keep {
+			copy(ring, ring[1:])
+			ring = ring[:keep-1]
+		}
+		ring = append(ring, f)
+		total++
+		next := tm.expr.Next(f, tm.loc)
+		if next.IsZero() || !next.After(f) {
+			e.markErrored(p, t, s, fmt.Sprintf("errored: cron %q has no fire time after %s", s.Cron, f.UTC().Format(time.RFC3339)), log)
+			return
+		}
+		if steps == maxFireSteps {
+			// Far behind: everything before the catch-up window is missed
+			// anyway; jump to it.
+			jump := tm.expr.Next(now.Add(-time.Duration(s.CatchupWindowSeconds)*time.Second-e.opts.CatchupGrace), tm.loc)
+			if jump.After(next) {
+				next = jump
+			}
+			log.Warn("timer far behind; fire times skipped without rows", "walked", steps)
+		}
+		f = next
+	}
+	next := f
+
+	runs, missed := e.catchUp(s, ring, now)
+	if dropped := total - len(ring); dropped > 0 {
+		log.Warn("missed fire times beyond the recorded limit", "unrecorded", dropped)
+	}
+	for _, m := range missed {
+		reason := fmt.Sprintf("missed: the scheduler did not fire this in time (catch-up policy %s, window %s)",
+			s.CatchupPolicy, time.Duration(s.CatchupWindowSeconds)*time.Second)
+		p.runs = append(p.runs, e.finalRun(s, m, "schedule", "missed", reason, now))
+	}
+	upd := db.ScheduleFireUpdate{TenantID: s.TenantID, ID: s.ID, NextRunAt: &next}
+	if s.TenantSuspended {
+		// Kill switch: recorded, never called.
+		for _, r := range runs {
+			p.runs = append(p.runs, e.finalRun(s, r.at, r.trigger, "failure", reasonSuspended, now))
+		}
+		if len(runs) > 0 {
+			st, reason := "failure", reasonSuspended
+			upd.LastStatus, upd.LastError, upd.LastRunAt = &st, &reason, &now
+		}
+	} else {
+		e.applyOverlap(p, s, runs, now)
+	}
+	p.schedules = append(p.schedules, upd)
+	p.timers = append(p.timers, db.TimerChange{TenantID: t.TenantID, Key: t.Key, NextFireAt: &next})
+}
+
+const reasonSuspended = "not run: the tenant's schedules are suspended by an operator (kill switch)"
+
+func (e *Engine) markErrored(p *firePlan, t db.DueTimer, s *db.FireSchedule, reason string, log interface {
+	Error(string, ...any)
+}) {
+	log.Error("schedule errored; its timer stops until the schedule is fixed", "error", reason)
+	p.errored++
+	p.timers = append(p.timers, db.TimerChange{TenantID: t.TenantID, Key: t.Key, NextFireAt: nil})
+	p.schedules = append(p.schedules, db.ScheduleFireUpdate{TenantID: s.TenantID, ID: s.ID, SetError: true,
+		LastError: &reason})
+}
+
+// catchUp splits the passed fire times into those to run and those
+// missed. Fire times within CatchupGrace of now are on time; older ones
+// follow the schedule's catch-up policy: latest runs the most recent if
+// within the window and nothing is on time, skip runs none, all runs up to
+// CatchupMax of those within the window, oldest first.
+func (e *Engine) catchUp(s *db.FireSchedule, fires []time.Time, now time.Time) (run []fireTime, missed []time.Time) {
+	var late []time.Time
+	for _, f := range fires {
+		if now.Sub(f) <= e.opts.CatchupGrace {
+			run = append(run, fireTime{at: f, trigger: "schedule"})
+		} else {
+			late = append(late, f)
+		}
+	}
+	if len(late) == 0 {
+		return run, nil
+	}
+	windowStart := now.Add(-time.Duration(s.CatchupWindowSeconds) * time.Second)
+	var catch []time.Time
+	switch s.CatchupPolicy {
+	case "skip":
+	case "all":
+		for _, f := range late {
+			if !f.Before(windowStart) {
+				catch = append(catch, f)
+			}
+		}
+		if limit := e.opts.CatchupMax - len(run); len(catch) > limit {
+			if limit < 0 {
+				limit = 0
+			}
+			catch = catch[len(catch)-limit:]
+		}
+	default: // latest
+		if last := late[len(late)-1]; len(run) == 0 && !last.Before(windowStart) {
+			catch = []time.Time{last}
+		}
+	}
+	chosen := make(map[time.Time]bool, len(catch))
+	for _, f := range catch {
+		chosen[f] = true
+	}
+	out := make([]fireTime, 0, len(catch)+len(run))
+	for _, f := range late {
+		if chosen[f] {
+			out = append(out, fireTime{at: f, trigger: "catchup"})
+		} else {
+			missed = append(missed, f)
+		}
+	}
+	return append(out, run...), missed
+}
+
+// applyOverlap queues the runs of one schedule under its overlap policy.
+// The first run starts as soon as a worker is free; further runs of the
+// same cycle (a catch-up chain) are held and released one by one as each
+// run ends, so they never overlap.
+func (e *Engine) applyOverlap(p *firePlan, s *db.FireSchedule, runs []fireTime, now time.Time) {
+	if len(runs) == 0 {
+		return
+	}
+	inFlight := "another run"
+	if s.ActiveRunID != nil {
+		inFlight = "run " + s.ActiveRunID.String()
+	}
+	switch {
+	case s.OverlapPolicy == "allow":
+		for _, r := range runs {
+			p.runs = append(p.runs, e.queuedRun(s, r, "-infinity", now))
+		}
+	case s.Active == 0:
+		for i, r := range runs {
+			at := "-infinity"
+			if i > 0 {
+				at = "infinity"
+			}
+			p.runs = append(p.runs, e.queuedRun(s, r, at, now))
+		}
+	case s.OverlapPolicy == "buffer_one" && s.Queued == 0:
+		// One follow-up, held until the run in flight ends; the rest skip.
+		for _, r := range runs[:len(runs)-1] {
+			p.runs = append(p.runs, e.finalRun(s, r.at, r.trigger, "skipped",
+				"skipped: "+inFlight+" of this schedule was in flight and a newer fire time is buffered (overlap policy buffer_one)", now))
+		}
+		p.runs = append(p.runs, e.queuedRun(s, runs[len(runs)-1], "infinity", now))
+	case s.OverlapPolicy == "buffer_one":
+		for _, r := range runs {
+			p.runs = append(p.runs, e.finalRun(s, r.at, r.trigger, "skipped",
+				"skipped: "+inFlight+" of this schedule was in flight and a follow-up is already buffered (overlap policy buffer_one)", now))
+		}
+	default: // skip
+		for _, r := range runs {
+			p.runs = append(p.runs, e.finalRun(s, r.at, r.trigger, "skipped",
+				"skipped: "+inFlight+" of this schedule was still in flight (overlap policy skip)", now))
+		}
+	}
+}
+
+func (e *Engine) queuedRun(s *db.FireSchedule, f fireTime, nextAttempt string, now time.Time) db.NewRun {
+	return db.NewRun{TenantID: s.TenantID, ID: uuid.New(), ScheduleID: s.ID, InstallID: s.InstallID,
+		Trigger: f.trigger, ScheduledFor: f.at, InvocationID: uuid.New(), Status: "queued",
+		NextAttemptAt: nextAttempt, CreatedAt: now}
+}
+
+func (e *Engine) finalRun(s *db.FireSchedule, at time.Time, trigger, status, reason string, now time.Time) db.NewRun {
+	return db.NewRun{TenantID: s.TenantID, ID: uuid.New(), ScheduleID: s.ID, InstallID: s.InstallID,
+		Trigger: trigger, ScheduledFor: at, InvocationID: uuid.New(), Status: status,
+		NextAttemptAt: "-infinity", Error: &reason, FinishedAt: &now, CreatedAt: now}
+}

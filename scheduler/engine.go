@@ -1,0 +1,547 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"extcron/db"
+	"extcron/runner"
+)
+
+// Executor calls the runner: *runner.Client in production, anything with
+// the same method in tests.
+type Executor interface {
+	Execute(ctx context.Context, call runner.Call) runner.Result
+}
+
+// SecretOpener opens an install's secrets; the engine uses it only to
+// check, before calling the runner, that they are readable (the runner
+// receives them sealed, in the envelope). *extensions.Installs has it.
+type SecretOpener interface {
+	DecryptSecrets(ctx context.Context, tenantID, installID uuid.UUID) (map[string]string, error)
+}
+
+// Options configure an Engine. Zero values take the defaults in brackets.
+type Options struct {
+	// ProcessID names this process as a lease owner; it must be unique
+	// among the processes sharing the database [hostname:pid:random].
+	ProcessID string
+	// DatabaseURL is used for LISTEN/NOTIFY wake-ups; empty means the
+	// engine only polls.
+	DatabaseURL string
+	// Workers bounds the runner calls in flight in this process [64].
+	Workers int
+	// BatchSize bounds the timers claimed per fire transaction and the
+	// results written per finish transaction [500].
+	BatchSize int
+	// TenantConcurrency caps one tenant's runs in flight [10].
+	TenantConcurrency int
+	// RunnerTimeout is the runner client's deadline [30s]; it sizes the
+	// lease.
+	RunnerTimeout time.Duration
+	// LeaseDuration is how long a claimed run stays ours without renewal
+	// [RunnerTimeout + 30s]; renewed every third of it while the call runs.
+	LeaseDuration time.Duration
+	// PollInterval is the fallback look for work when no NOTIFY arrives
+	// [5s, ±20% jitter].
+	PollInterval time.Duration
+	// Now is the clock [time.Now]. It decides what is due and is passed
+	// into SQL: the database's own now() never does.
+	Now func() time.Time
+	// RetryBase and RetryMax bound the exponential retry backoff [10s, 5m].
+	RetryBase time.Duration
+	RetryMax  time.Duration
+	// CatchupMax bounds the runs of catch-up policy "all" [10].
+	CatchupMax int
+	// CatchupGrace is how late a fire time may be and still count as on
+	// time rather than missed [1m].
+	CatchupGrace time.Duration
+	// MissedRecorded bounds the missed rows written for one schedule in one
+	// fire cycle after a long downtime (the most recent are kept) [100].
+	MissedRecorded int
+	// RetentionRuns and RetentionAge bound run history [1000, 90 days];
+	// RetentionInterval is how often it is pruned [1h].
+	RetentionRuns     int
+	RetentionAge      time.Duration
+	RetentionInterval time.Duration
+	// ReconcileInterval is how often timers are reconciled with schedules
+	// [1m]; negative disables the background reconciliation.
+	ReconcileInterval time.Duration
+	// StopGrace is how long Stop waits for calls in flight before
+	// cancelling them (they are queued again) [5s].
+	StopGrace time.Duration
+	Secrets   SecretOpener
+	Logger    *slog.Logger
+	Metrics   *Metrics
+}
+
+func (o *Options) defaults() {
+	if o.ProcessID == "" {
+		host, _ := os.Hostname()
+		o.ProcessID = fmt.Sprintf("%s:%d:%s", host, os.Getpid(), uuid.NewString()[:8])
+	}
+	if o.Workers <= 0 {
+		o.Workers = 64
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 500
+	}
+	if o.TenantConcurrency <= 0 {
+		o.TenantConcurrency = 10
+	}
+	if o.RunnerTimeout <= 0 {
+		o.RunnerTimeout = runner.DefaultTimeout
+	}
+	if o.LeaseDuration <= 0 {
+		o.LeaseDuration = o.RunnerTimeout + 30*time.Second
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 5 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.RetryBase <= 0 {
+		o.RetryBase = 10 * time.Second
+	}
+	if o.RetryMax <= 0 {
+		o.RetryMax = 5 * time.Minute
+	}
+	if o.CatchupMax <= 0 {
+		o.CatchupMax = 10
+	}
+	if o.CatchupGrace <= 0 {
+		o.CatchupGrace = time.Minute
+	}
+	if o.MissedRecorded <= 0 {
+		o.MissedRecorded = 100
+	}
+	if o.RetentionRuns <= 0 {
+		o.RetentionRuns = 1000
+	}
+	if o.RetentionAge <= 0 {
+		o.RetentionAge = 90 * 24 * time.Hour
+	}
+	if o.RetentionInterval <= 0 {
+		o.RetentionInterval = time.Hour
+	}
+	if o.ReconcileInterval == 0 {
+		o.ReconcileInterval = time.Minute
+	}
+	if o.StopGrace <= 0 {
+		o.StopGrace = 5 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// runKey identifies a run.
+type runKey struct{ tenantID, id uuid.UUID }
+
+// Engine fires schedules and executes runs. Any number of engines may run
+// against one database; see the package documentation for the cycle.
+type Engine struct {
+	conn   *sqlx.DB
+	client Executor
+	opts   Options
+	log    *slog.Logger
+	now    func() time.Time
+
+	wakeFire     chan struct{}
+	wakeDispatch chan struct{}
+	results      chan outcome
+
+	mu       sync.Mutex
+	inflight map[runKey]struct{}
+	started  bool
+	stopped  bool
+
+	runCtx     context.Context // cancels runner calls (after the stop grace)
+	cancelRuns context.CancelFunc
+	loopCtx    context.Context // stops claiming
+	cancelLoop context.CancelFunc
+	loops      sync.WaitGroup // claim, listen and maintenance loops
+	calls      sync.WaitGroup // runner calls in flight
+	finisher   sync.WaitGroup
+	stopOnce   sync.Once
+}
+
+// NewEngine builds an engine; Start runs it.
+func NewEngine(conn *sqlx.DB, client Executor, opts Options) *Engine {
+	opts.defaults()
+	return &Engine{
+		conn:         conn,
+		client:       client,
+		opts:         opts,
+		log:          opts.Logger.With("process_id", opts.ProcessID),
+		now:          opts.Now,
+		wakeFire:     make(chan struct{}, 1),
+		wakeDispatch: make(chan struct{}, 1),
+		results:      make(chan outcome, opts.Workers),
+		inflight:     map[runKey]struct{}{},
+	}
+}
+
+// ProcessID is the lease owner name of this engine.
+func (e *Engine) ProcessID() string { return e.opts.ProcessID }
+
+// Start checks the database and starts the engine's loops in the
+// background. ctx bounds only the setup.
+func (e *Engine) Start(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.started {
+		return errors.New("scheduler engine already started")
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := e.conn.PingContext(pingCtx); err != nil {
+		return fmt.Errorf("scheduler engine: %w", err)
+	}
+	var listener *pq.Listener
+	if e.opts.DatabaseURL != "" {
+		listener = pq.NewListener(e.opts.DatabaseURL, 100*time.Millisecond, 5*time.Second, e.listenerEvent)
+		if err := listener.Listen(WakeChannel); err != nil {
+			_ = listener.Close()
+			return fmt.Errorf("scheduler engine: listen %s: %w", WakeChannel, err)
+		}
+	}
+	e.started = true
+	e.loopCtx, e.cancelLoop = context.WithCancel(context.Background())
+	e.runCtx, e.cancelRuns = context.WithCancel(context.Background())
+	e.finisher.Add(1)
+	go e.finishLoop()
+	e.loops.Add(4)
+	go e.fireLoop()
+	go e.dispatchLoop()
+	go e.renewLoop()
+	go e.maintenanceLoop()
+	if listener != nil {
+		e.loops.Add(1)
+		go e.listenLoop(listener)
+	}
+	e.log.Info("scheduler engine started", "workers", e.opts.Workers, "batch_size", e.opts.BatchSize,
+		"tenant_concurrency", e.opts.TenantConcurrency, "lease", e.opts.LeaseDuration.String())
+	return nil
+}
+
+// Stop stops claiming, waits up to StopGrace for runner calls in flight
+// (cancelled calls are queued again for any process), writes their results
+// and returns. It is idempotent and safe to call without Start.
+func (e *Engine) Stop() {
+	e.stopOnce.Do(func() {
+		e.mu.Lock()
+		started := e.started
+		e.stopped = true
+		e.mu.Unlock()
+		if !started {
+			return
+		}
+		e.cancelLoop()
+		e.loops.Wait()
+		done := make(chan struct{})
+		go func() { e.calls.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(e.opts.StopGrace):
+			e.cancelRuns()
+			<-done
+		}
+		e.cancelRuns()
+		close(e.results)
+		e.finisher.Wait()
+		e.log.Info("scheduler engine stopped")
+	})
+}
+
+// Wake asks the engine to look for due work now (tests call it after
+// moving the clock; NOTIFY does the same across processes).
+func (e *Engine) Wake() {
+	signal(e.wakeFire)
+	signal(e.wakeDispatch)
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+func (e *Engine) listenerEvent(ev pq.ListenerEventType, err error) {
+	switch ev {
+	case pq.ListenerEventDisconnected:
+		e.log.Warn("scheduler wake-up listener disconnected", "error", err)
+	case pq.ListenerEventReconnected:
+		// Notifications sent while disconnected are lost: look now.
+		e.log.Info("scheduler wake-up listener reconnected")
+		e.Wake()
+	case pq.ListenerEventConnectionAttemptFailed:
+		e.log.Debug("scheduler wake-up listener reconnect failed", "error", err)
+	}
+}
+
+// listenLoop turns notifications into wake-ups. The listener reconnects by
+// itself; a periodic ping detects a silently dead connection.
+func (e *Engine) listenLoop(l *pq.Listener) {
+	defer e.loops.Done()
+	defer func() { _ = l.Close() }()
+	ping := time.NewTicker(30 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case <-e.loopCtx.Done():
+			return
+		case <-l.Notify:
+			e.Wake()
+		case <-ping.C:
+			go func() { _ = l.Ping() }()
+		}
+	}
+}
+
+// pollDelay is the fallback wait with ±20% jitter.
+func (e *Engine) pollDelay() time.Duration {
+	p := e.opts.PollInterval
+	return p - p/5 + time.Duration(rand.Int64N(int64(p)*2/5+1))
+}
+
+// sleepUntilDue waits until the next due instant (by the injected clock),
+// a wake-up, or the poll fallback, whichever comes first. It returns false
+// when the engine stops.
+func (e *Engine) sleepUntilDue(wake chan struct{}, busy bool) bool {
+	d := e.pollDelay()
+	if busy {
+		// Work is due but could not be taken (locked by another process,
+		// tenant caps, no free worker): look again soon, not in a spin.
+		d = min(d, 50*time.Millisecond+time.Duration(rand.Int64N(int64(50*time.Millisecond))))
+	} else {
+		ctx, cancel := context.WithTimeout(e.loopCtx, 5*time.Second)
+		at, err := db.NextDue(ctx, e.conn)
+		cancel()
+		if err == nil && at != nil {
+			until := at.Sub(e.now())
+			if until < 0 {
+				until = 0
+			}
+			// A few ms late rather than early: an early look finds nothing.
+			d = min(d, until+2*time.Millisecond)
+		}
+	}
+	return e.wait(wake, d)
+}
+
+func (e *Engine) wait(wake chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-e.loopCtx.Done():
+		return false
+	case <-wake:
+		return true
+	case <-t.C:
+		return true
+	}
+}
+
+// backoff sleeps after a database error, with jitter, so a restarting
+// database is retried briskly but never hammered.
+func (e *Engine) backoff(failures int) bool {
+	d := 100 * time.Millisecond << min(failures, 5)
+	d = d/2 + time.Duration(rand.Int64N(int64(d)/2+1))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-e.loopCtx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// fireLoop claims due timers and records their runs, batch after batch,
+// then sleeps until the next one is due.
+func (e *Engine) fireLoop() {
+	defer e.loops.Done()
+	failures := 0
+	for {
+		if e.loopCtx.Err() != nil {
+			return
+		}
+		n, err := e.fireOnce(e.loopCtx)
+		if err != nil {
+			if e.loopCtx.Err() != nil {
+				return
+			}
+			failures++
+			e.log.Warn("fire cycle failed", "error", err, "failures", failures)
+			if !e.backoff(failures) {
+				return
+			}
+			continue
+		}
+		failures = 0
+		if n >= e.opts.BatchSize {
+			continue // more may be due right now
+		}
+		if !e.sleepUntilDue(e.wakeFire, false) {
+			return
+		}
+	}
+}
+
+// dispatchLoop recovers expired leases and claims queued runs for the free
+// workers.
+func (e *Engine) dispatchLoop() {
+	defer e.loops.Done()
+	failures := 0
+	claimLost := false
+	for {
+		if e.loopCtx.Err() != nil {
+			return
+		}
+		if claimLost {
+			// A failed claim may have committed without us hearing back:
+			// put back what is leased to us but not executing.
+			if n, err := e.requeueUnstarted(); err == nil {
+				claimLost = false
+				if n > 0 {
+					e.log.Warn("runs claimed during a connection loss were queued again", "runs", n)
+				}
+			}
+		}
+		if _, err := e.recoverExpired(e.loopCtx); err != nil && e.loopCtx.Err() == nil {
+			e.log.Warn("lease recovery failed", "error", err)
+		}
+		free := e.freeSlots()
+		claimed, err := 0, error(nil)
+		if free > 0 {
+			claimed, err = e.dispatchOnce(e.loopCtx, min(free, e.opts.BatchSize))
+		}
+		if err != nil {
+			if e.loopCtx.Err() != nil {
+				return
+			}
+			failures++
+			claimLost = true
+			e.log.Warn("run claim failed", "error", err, "failures", failures)
+			if !e.backoff(failures) {
+				return
+			}
+			continue
+		}
+		failures = 0
+		if free > 0 && claimed == min(free, e.opts.BatchSize) {
+			continue
+		}
+		// No free worker: a finishing run signals wakeDispatch.
+		if !e.sleepUntilDue(e.wakeDispatch, free == 0) {
+			return
+		}
+	}
+}
+
+// requeueUnstarted runs in the dispatch loop, the only goroutine that
+// claims, so no claim can be between its database write and inflight.
+func (e *Engine) requeueUnstarted() (int64, error) {
+	e.mu.Lock()
+	refs := make([]db.ScheduleRef, 0, len(e.inflight))
+	for k := range e.inflight {
+		refs = append(refs, db.ScheduleRef{TenantID: k.tenantID, ID: k.id})
+	}
+	e.mu.Unlock()
+	ctx, cancel := context.WithTimeout(e.loopCtx, 10*time.Second)
+	defer cancel()
+	return db.RequeueUnstartedRuns(ctx, e.conn, e.opts.ProcessID, refs)
+}
+
+func (e *Engine) freeSlots() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.opts.Workers - len(e.inflight)
+}
+
+// renewLoop extends the leases of the runs in flight every third of the
+// lease, so a long call is never taken for a dead one.
+func (e *Engine) renewLoop() {
+	defer e.loops.Done()
+	t := time.NewTicker(e.opts.LeaseDuration / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.loopCtx.Done():
+			return
+		case <-t.C:
+		}
+		e.renewLeases()
+	}
+}
+
+func (e *Engine) renewLeases() {
+	e.mu.Lock()
+	refs := make([]db.ScheduleRef, 0, len(e.inflight))
+	for k := range e.inflight {
+		refs = append(refs, db.ScheduleRef{TenantID: k.tenantID, ID: k.id})
+	}
+	e.mu.Unlock()
+	if len(refs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(e.loopCtx, e.opts.LeaseDuration/3)
+	defer cancel()
+	if err := db.RenewLeases(ctx, e.conn, e.opts.ProcessID, refs, e.now().Add(e.opts.LeaseDuration)); err != nil {
+		e.log.Warn("lease renewal failed", "error", err, "runs", len(refs))
+	}
+}
+
+// maintenanceLoop reconciles timers, prunes history and samples the
+// backlog gauge.
+func (e *Engine) maintenanceLoop() {
+	defer e.loops.Done()
+	gauge := time.NewTicker(10 * time.Second)
+	defer gauge.Stop()
+	retention := time.NewTicker(e.opts.RetentionInterval)
+	defer retention.Stop()
+	var reconcile <-chan time.Time
+	if e.opts.ReconcileInterval > 0 {
+		t := time.NewTicker(e.opts.ReconcileInterval)
+		defer t.Stop()
+		reconcile = t.C
+	}
+	for {
+		select {
+		case <-e.loopCtx.Done():
+			return
+		case <-gauge.C:
+			ctx, cancel := context.WithTimeout(e.loopCtx, 5*time.Second)
+			n, err := db.CountDue(ctx, e.conn, e.now(), 100000)
+			cancel()
+			if err == nil {
+				e.opts.Metrics.setBacklog(n)
+			}
+		case <-reconcile:
+			ctx, cancel := context.WithTimeout(e.loopCtx, time.Minute)
+			if _, err := e.Reconcile(ctx); err != nil && e.loopCtx.Err() == nil {
+				e.log.Warn("reconciliation failed", "error", err)
+			}
+			cancel()
+		case <-retention.C:
+			ctx, cancel := context.WithTimeout(e.loopCtx, 5*time.Minute)
+			if _, err := e.Prune(ctx); err != nil && e.loopCtx.Err() == nil {
+				e.log.Warn("run history pruning failed", "error", err)
+			}
+			cancel()
+		}
+	}
+}
