@@ -8,6 +8,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"unicode/utf16"
 	"time"
 
 	"github.com/a-h/templ"
@@ -70,8 +74,23 @@ func Render(c *fiber.Ctx, status int, comp templ.Component) error {
 }
 
 // Flash sets a message shown once on the next page.
+// The value is URL-escaped: cookie values must be ASCII without ; or ,.
 func Flash(c *fiber.Ctx, msg string) {
-	c.Cookie(&fiber.Cookie{Name: "extcron_flash", Value: msg, Path: "/", HTTPOnly: true, SameSite: "Lax", MaxAge: 60})
+	c.Cookie(&fiber.Cookie{Name: FlashCookie, Value: flashValue(msg), Path: "/", HTTPOnly: true, SameSite: "Lax", MaxAge: 60})
+}
+
+func flashValue(msg string) string { return url.QueryEscape(msg) }
+
+// FlashCookie carries a one-shot message across a redirect.
+const FlashCookie = "extcron_flash"
+
+// ReadFlash decodes the flash cookie's value.
+func ReadFlash(value string) string {
+	msg, err := url.QueryUnescape(value)
+	if err != nil {
+		return ""
+	}
+	return msg
 }
 
 // ctx gives service calls a deadline tied to the request.
@@ -83,5 +102,23 @@ func ctx(c *fiber.Ctx) (context.Context, context.CancelFunc) {
 // in the toast region; kind is "success", "error" or "info".
 func Toast(c *fiber.Ctx, message, kind string) {
 	b, _ := json.Marshal(map[string]any{"toast": map[string]string{"message": message, "kind": kind}})
-	c.Set("HX-Trigger", string(b))
+	c.Set("HX-Trigger", asciiJSON(b))
+}
+
+// asciiJSON escapes every non-ASCII character of a JSON text as \uXXXX,
+// so it survives as an HTTP header value; JSON.parse restores it.
+func asciiJSON(b []byte) string {
+	var out strings.Builder
+	for _, r := range string(b) {
+		switch {
+		case r < 0x80:
+			out.WriteRune(r)
+		case r > 0xFFFF:
+			hi, lo := utf16.EncodeRune(r)
+			fmt.Fprintf(&out, "\\u%04x\\u%04x", hi, lo)
+		default:
+			fmt.Fprintf(&out, "\\u%04x", r)
+		}
+	}
+	return out.String()
 }

@@ -60,9 +60,9 @@ func accessLog(logger *slog.Logger) fiber.Handler {
 // loadSession attaches the signed-in user, if any, to the request.
 func loadSession(sessions Sessions) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if flash := c.Cookies("extcron_flash"); flash != "" {
-			handlers.SetFlash(c, flash)
-			c.ClearCookie("extcron_flash")
+		if flash := c.Cookies(handlers.FlashCookie); flash != "" {
+			handlers.SetFlash(c, handlers.ReadFlash(flash))
+			c.ClearCookie(handlers.FlashCookie)
 		}
 		cookie := c.Cookies(handlers.SessionCookie)
 		if cookie == "" {
