@@ -1,6 +1,6 @@
 import { test, expect, Page } from '@playwright/test';
 import { mkdirSync } from 'node:fs';
-import { admin, signIn, unique } from './helpers';
+import { admin, signIn, unique, newTenant, seedInstall } from './helpers';
 
 // Writes docs/screenshots/<page>-<width>.png of every page the extension
 // and schedule UI has. Run with SCREENSHOTS=1 npx playwright test screenshots.
@@ -85,5 +85,34 @@ test('screenshots of every page at 1280 and 390 px', async ({ page }) => {
     await shoot(page, 'schedule-detail', width);
     await page.goto('/audit');
     await shoot(page, 'audit', width);
+  }
+});
+
+// The version update dialog, blocked and clean, each on a tenant of its
+// own so the lists hold only the schedules seeded here.
+test('screenshots of the update dialog at 1280 and 390 px', async ({ page }) => {
+  test.setTimeout(120_000);
+  mkdirSync(dir, { recursive: true });
+  const kept = [
+    { name: 'Nightly contact sync', route: 'POST /sync/contacts' },
+    { name: 'Cache refresh', route: 'GET /cache/refresh', enabled: false },
+  ];
+  const blocked = newTenant('Shots Update Blocked');
+  await seedInstall(blocked, 'acme.crm-sync', '1.0.0', [...kept, { name: 'Weekday reminders', route: 'POST /reminders/send' }]);
+  const clean = newTenant('Shots Update Clean');
+  await seedInstall(clean, 'acme.crm-sync', '1.0.0', kept);
+
+  for (const [name, who] of [['update-blocked', blocked.admin], ['update-clean', clean.admin]] as const) {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await signIn(page, who);
+    for (const width of [1280, 390]) {
+      await page.setViewportSize({ width, height: width > 600 ? 900 : 844 });
+      await page.goto('/extensions/acme.crm-sync/settings');
+      await page.getByTestId('update-version-select').selectOption('2.0.0');
+      await page.getByTestId('update-review').click();
+      await expect(page.locator('dialog#update-dialog')).toBeVisible();
+      await page.screenshot({ path: `${dir}/${name}-${width}.png`, animations: 'disabled' });
+    }
+    await page.context().clearCookies();
   }
 });

@@ -11,8 +11,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"unicode/utf16"
 	"time"
+	"unicode/utf16"
 
 	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"

@@ -26,12 +26,15 @@ type PageInstalls interface {
 	Enable(ctx context.Context, actor account.Actor, extensionRef string) (extensions.Install, error)
 	Disable(ctx context.Context, actor account.Actor, extensionRef string) (extensions.Install, error)
 	Uninstall(ctx context.Context, actor account.Actor, extensionRef string) (db.UninstallCounts, error)
+	PreviewUpdate(ctx context.Context, actor account.Actor, extensionRef, version string) (extensions.UpdatePreview, error)
+	UpdateVersion(ctx context.Context, actor account.Actor, extensionRef, version string, disableMissing bool) (extensions.Install, extensions.RemapPlan, error)
 }
 
 // PageCatalog is what the extension pages need from the registry.
 type PageCatalog interface {
 	Catalog(ctx context.Context) ([]extensions.CatalogEntry, error)
 	Endpoints(ctx context.Context, versionID uuid.UUID) ([]extensions.Endpoint, error)
+	FindExtension(ctx context.Context, ref string) (extensions.CatalogEntry, error)
 }
 
 // ExtensionsPage serves the extension pages: the installed list, the
@@ -214,6 +217,72 @@ func (h *ExtensionsPage) Uninstall(c *fiber.Ctx) error {
 	return c.Redirect("/extensions", fiber.StatusSeeOther)
 }
 
+// ReviewUpdate previews an update to the chosen version (upgrade or
+// rollback): which schedules move and which would block. htmx loads it
+// into the Settings tab's dialog; without JavaScript it is a page with the
+// same content and forms.
+func (h *ExtensionsPage) ReviewUpdate(c *fiber.Ctx) error {
+	actor, _ := ActorOf(c)
+	ctx, cancel := ctx(c)
+	defer cancel()
+	in, err := h.installs.Get(ctx, actor, c.Params("slug"))
+	if err != nil {
+		return err
+	}
+	preview, err := h.installs.PreviewUpdate(ctx, actor, in.Slug, c.Query("version"))
+	if err != nil {
+		return err
+	}
+	if preview.ToVersion == preview.FromVersion {
+		return fault.New(fault.Conflict, "%s is already at version %s.", in.DisplayName, in.Version)
+	}
+	return h.renderReview(c, fiber.StatusOK, views.UpdateReview{Install: in, Preview: preview})
+}
+
+// Update moves the install to the posted version. When schedules block it
+// (they changed since the review, or the form was posted without
+// disable_missing_schedules) the review is shown again with the block.
+func (h *ExtensionsPage) Update(c *fiber.Ctx) error {
+	actor, _ := ActorOf(c)
+	version := c.FormValue("version")
+	disableMissing := c.FormValue("disable_missing_schedules") == "true"
+	ctx, cancel := ctx(c)
+	defer cancel()
+	in, plan, err := h.installs.UpdateVersion(ctx, actor, c.Params("slug"), version, disableMissing)
+	if fault.Is(err, fault.RemapFailed) {
+		return h.reviewAgain(c, version, "The schedules changed since you reviewed this update, and now some of them block it. Review them again.")
+	}
+	if err != nil {
+		return err
+	}
+	Flash(c, "Updated to "+in.Version+"; "+plural(len(plan.Remapped), "schedule")+" remapped, "+
+		itoa(len(plan.Missing))+" disabled.")
+	return c.Redirect(extPath(in.Slug, "/settings"), fiber.StatusSeeOther)
+}
+
+func (h *ExtensionsPage) reviewAgain(c *fiber.Ctx, version, message string) error {
+	actor, _ := ActorOf(c)
+	ctx, cancel := ctx(c)
+	defer cancel()
+	in, err := h.installs.Get(ctx, actor, c.Params("slug"))
+	if err != nil {
+		return err
+	}
+	preview, err := h.installs.PreviewUpdate(ctx, actor, in.Slug, version)
+	if err != nil {
+		return err
+	}
+	return h.renderReview(c, fiber.StatusConflict, views.UpdateReview{Install: in, Preview: preview, Error: message})
+}
+
+func (h *ExtensionsPage) renderReview(c *fiber.Ctx, status int, r views.UpdateReview) error {
+	if IsHTMX(c) {
+		return Render(c, status, views.UpdateReviewPanel(CSRFOf(c), r, false))
+	}
+	title := "Update " + r.Install.DisplayName + " to " + r.Preview.ToVersion
+	return Render(c, status, views.UpdateReviewPage(PageFor(c, title, "extensions"), r))
+}
+
 func (h *ExtensionsPage) renderSettings(c *fiber.Ctx, status int, typed map[string]string, configErrs, secretErrs map[string]string, saved string) error {
 	actor, _ := ActorOf(c)
 	ctx, cancel := ctx(c)
@@ -226,12 +295,25 @@ func (h *ExtensionsPage) renderSettings(c *fiber.Ctx, status int, typed map[stri
 	if err != nil {
 		return err
 	}
+	entry, err := h.registry.FindExtension(ctx, in.Slug)
+	if err != nil {
+		return err
+	}
 	config := in.Config
 	if typed != nil {
 		config = typed
 	}
 	v := views.SettingsView{Install: in, Endpoints: eps, Config: config, ConfigErrors: configErrs,
 		SecretErrors: secretErrs, CanWrite: actor.Can(account.ExtensionWrite), Saved: saved}
+	// The other published versions, newest first: upgrades, then rollbacks.
+	for _, ver := range slices.Backward(entry.Versions) {
+		switch cmp := extensions.CompareVersions(ver.Version, in.Version); {
+		case cmp > 0:
+			v.NewerVersions = append(v.NewerVersions, ver.Version)
+		case cmp < 0:
+			v.OlderVersions = append(v.OlderVersions, ver.Version)
+		}
+	}
 	return Render(c, status, views.ExtensionSettings(PageFor(c, in.DisplayName+" · Settings", "extensions"), v))
 }
 

@@ -146,11 +146,51 @@ func (o *Options) defaults() {
 	}
 }
 
+// Parallelism inside one engine: fire loops claim disjoint timer batches
+// (SKIP LOCKED, as separate processes would), and finishers write result
+// batches side by side, so one transaction's commit latency does not
+// bound the whole engine.
+const (
+	fireLoops     = 2
+	dispatchLoops = 2
+	finishers     = 4
+)
+
 // runKey identifies a run.
 type runKey struct{ tenantID, id uuid.UUID }
 
 // Engine fires schedules and executes runs. Any number of engines may run
-// against one database; see the package documentation for the cycle.
+// against one database; none is special.
+//
+// The cycle, per engine:
+//
+//	scheduler_timer ──fire (1 tx per batch)──▶ run rows ──claim──▶ workers ──finish (1 tx per batch)──▶ run + schedule
+//	 due, SKIP LOCKED    catch-up, overlap,      queued      lease,     runner      fenced by lease owner
+//	                     kill switch; timer      (ON CONFLICT attempt+1  call        and attempt; last_*,
+//	                     advanced from its       DO NOTHING)                         pause, held follow-up
+//	                     nominal time                                                released
+//	          ▲                                     ▲
+//	          └── NOTIFY extcron_wake / poll ───────┴── expired leases are requeued as the next attempt
+//
+// Fire: a transaction claims due timers (FOR UPDATE SKIP LOCKED), walks
+// each timer's fire times from its nominal next_fire_at (never from now),
+// applies catch-up and overlap, writes the runs in one statement with ON
+// CONFLICT DO NOTHING on the (tenant, schedule, scheduled_for) key — the
+// guarantee that a fire time is recorded once however many processes run —
+// and advances the timer and the schedule's next_run_at.
+//
+// Execute: queued runs that are due (run-now, fire times, retries whose
+// backoff ended, held follow-ups once released) are claimed in one
+// statement that marks them running under this process's lease, bounded
+// by free workers and the per-tenant cap. The call is built from what is
+// current at claim time. Leases are renewed while calls run; results are
+// written in batches, each only where the lease owner and attempt still
+// match, together with the schedule's bookkeeping.
+//
+// Recovery: a run whose lease expired (its process died, or lost the
+// database for longer than the lease) is taken by any engine as a failed
+// attempt: queued again as the next attempt with the same invocation_id,
+// or failed when its attempts are used up. Nothing stays running.
 type Engine struct {
 	conn   *sqlx.DB
 	client Executor
@@ -164,6 +204,8 @@ type Engine struct {
 
 	mu       sync.Mutex
 	inflight map[runKey]struct{}
+	reserved int          // worker slots booked by claims in progress
+	claimMu  sync.RWMutex // claims share it; requeueUnstarted excludes them
 	started  bool
 	stopped  bool
 
@@ -220,11 +262,17 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.started = true
 	e.loopCtx, e.cancelLoop = context.WithCancel(context.Background())
 	e.runCtx, e.cancelRuns = context.WithCancel(context.Background())
-	e.finisher.Add(1)
-	go e.finishLoop()
-	e.loops.Add(4)
-	go e.fireLoop()
-	go e.dispatchLoop()
+	e.finisher.Add(finishers)
+	for i := 0; i < finishers; i++ {
+		go e.finishLoop()
+	}
+	e.loops.Add(fireLoops + dispatchLoops + 2)
+	for i := 0; i < fireLoops; i++ {
+		go e.fireLoop()
+	}
+	for i := 0; i < dispatchLoops; i++ {
+		go e.dispatchLoop()
+	}
 	go e.renewLoop()
 	go e.maintenanceLoop()
 	if listener != nil {
@@ -424,10 +472,10 @@ func (e *Engine) dispatchLoop() {
 		if _, err := e.recoverExpired(e.loopCtx); err != nil && e.loopCtx.Err() == nil {
 			e.log.Warn("lease recovery failed", "error", err)
 		}
-		free := e.freeSlots()
+		want := e.reserve()
 		claimed, err := 0, error(nil)
-		if free > 0 {
-			claimed, err = e.dispatchOnce(e.loopCtx, min(free, e.opts.BatchSize))
+		if want > 0 {
+			claimed, err = e.dispatchOnce(e.loopCtx, want)
 		}
 		if err != nil {
 			if e.loopCtx.Err() != nil {
@@ -442,19 +490,36 @@ func (e *Engine) dispatchLoop() {
 			continue
 		}
 		failures = 0
-		if free > 0 && claimed == min(free, e.opts.BatchSize) {
+		if want > 0 && claimed == want {
 			continue
 		}
 		// No free worker: a finishing run signals wakeDispatch.
-		if !e.sleepUntilDue(e.wakeDispatch, free == 0) {
+		if !e.sleepUntilDue(e.wakeDispatch, want == 0) {
 			return
 		}
 	}
 }
 
-// requeueUnstarted runs in the dispatch loop, the only goroutine that
-// claims, so no claim can be between its database write and inflight.
+// reserve books worker slots for one claim: the free slots, unless the
+// engine is busy and only a few are free (then slots add up first, so a
+// claim takes many runs at once rather than one per finished run).
+func (e *Engine) reserve() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	free := e.opts.Workers - len(e.inflight) - e.reserved
+	if len(e.inflight)+e.reserved > 0 && free < min(e.opts.Workers/4, 64) {
+		return 0
+	}
+	n := max(min(free, e.opts.BatchSize), 0)
+	e.reserved += n
+	return n
+}
+
+// requeueUnstarted holds claimMu exclusively: no claim can be between its
+// database write and its registration in inflight meanwhile.
 func (e *Engine) requeueUnstarted() (int64, error) {
+	e.claimMu.Lock()
+	defer e.claimMu.Unlock()
 	e.mu.Lock()
 	refs := make([]db.ScheduleRef, 0, len(e.inflight))
 	for k := range e.inflight {
@@ -464,6 +529,13 @@ func (e *Engine) requeueUnstarted() (int64, error) {
 	ctx, cancel := context.WithTimeout(e.loopCtx, 10*time.Second)
 	defer cancel()
 	return db.RequeueUnstartedRuns(ctx, e.conn, e.opts.ProcessID, refs)
+}
+
+// busy is the number of runs this engine has in flight.
+func (e *Engine) busy() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.inflight)
 }
 
 func (e *Engine) freeSlots() int {

@@ -53,7 +53,9 @@ func TestRunnerFaults(t *testing.T) {
 		{"runner 400 not retried", 3, func(int) answer { return answer{Status: 400, Body: `{"error":"bad request"}`} }, "failure", 1, "runner HTTP 400", 400},
 		{"not JSON", 3, func(int) answer { return answer{Body: "<html>oops</html>"} }, "failure", 1, "not JSON", 200},
 		{"empty", 3, func(int) answer { return answer{Empty: true} }, "failure", 1, "empty response", 200},
-		{"oversized", 3, func(int) answer { return answer{Body: `{"status":200,"body_b64":"` + strings.Repeat("A", 300000) + `"}`} }, "failure", 1, "too large", 200},
+		{"oversized", 3, func(int) answer {
+			return answer{Body: `{"status":200,"body_b64":"` + strings.Repeat("A", 300000) + `"}`}
+		}, "failure", 1, "too large", 200},
 		{"runner error text", 3, func(int) answer { return answer{Body: `{"error":"module trapped"}`} }, "failure", 1, "runner error: module trapped", 200},
 	}
 	byID := map[uuid.UUID]int{}

@@ -58,7 +58,7 @@ type call struct {
 type answer struct {
 	Status int    // runner HTTP status (200 when 0)
 	Body   string // raw body; when empty, an extension 200 {"ok":true}
-	Empty  bool // answer an empty body
+	Empty  bool   // answer an empty body
 	Hang   <-chan struct{}
 	Sleep  time.Duration
 }

@@ -1,12 +1,14 @@
 package scheduler
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -43,7 +45,15 @@ type outcome struct {
 func (e *Engine) dispatchOnce(ctx context.Context, n int) (int, error) {
 	start := time.Now()
 	now := e.now()
+	e.claimMu.RLock()
 	runs, err := db.ClaimRuns(ctx, e.conn, e.opts.ProcessID, now, now.Add(e.opts.LeaseDuration), n, e.opts.TenantConcurrency)
+	e.mu.Lock()
+	e.reserved -= n
+	for _, r := range runs {
+		e.inflight[runKey{r.TenantID, r.ID}] = struct{}{}
+	}
+	e.mu.Unlock()
+	e.claimMu.RUnlock()
 	if err != nil {
 		return 0, err
 	}
@@ -51,11 +61,7 @@ func (e *Engine) dispatchOnce(ctx context.Context, n int) (int, error) {
 		return 0, nil
 	}
 	e.opts.Metrics.claimed("runs", time.Since(start))
-	e.mu.Lock()
-	for _, r := range runs {
-		e.inflight[runKey{r.TenantID, r.ID}] = struct{}{}
-	}
-	e.mu.Unlock()
+	e.log.Debug("run claim", "runs", len(runs), "took_ms", time.Since(start).Milliseconds())
 	for _, r := range runs {
 		e.calls.Add(1)
 		go e.execute(r, now)
@@ -244,6 +250,9 @@ func (e *Engine) finishLoop() {
 	batch := make([]outcome, 0, e.opts.BatchSize)
 	for first := range e.results {
 		batch = append(batch[:0], first)
+		// Under load, wait a moment for a fuller batch: one commit for
+		// many results is what makes throughput; when idle, write at once.
+		linger := time.NewTimer(2 * time.Millisecond)
 	more:
 		for len(batch) < e.opts.BatchSize {
 			select {
@@ -252,10 +261,23 @@ func (e *Engine) finishLoop() {
 					break more
 				}
 				batch = append(batch, o)
+				continue
 			default:
+			}
+			if e.busy() < 8 {
+				break
+			}
+			select {
+			case o, ok := <-e.results:
+				if !ok {
+					break more
+				}
+				batch = append(batch, o)
+			case <-linger.C:
 				break more
 			}
 		}
+		linger.Stop()
 		e.writeBatch(batch)
 	}
 }
@@ -263,6 +285,7 @@ func (e *Engine) finishLoop() {
 func (e *Engine) writeBatch(batch []outcome) {
 	var stopDeadline time.Time
 	for failures := 0; ; failures++ {
+		t0 := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		var applied map[runKey]string
 		err := db.WithTx(ctx, e.conn, func(tx *sqlx.Tx) error {
@@ -272,6 +295,7 @@ func (e *Engine) writeBatch(batch []outcome) {
 		})
 		cancel()
 		if err == nil {
+			e.log.Debug("results written", "runs", len(batch), "took_ms", time.Since(t0).Milliseconds())
 			e.release(batch, applied)
 			return
 		}
@@ -325,6 +349,16 @@ func (e *Engine) release(batch []outcome, applied map[runKey]string) {
 // and releases held follow-ups of schedules whose run ended. It returns
 // the status written per run that was still ours.
 func (e *Engine) writeOutcomes(ctx context.Context, tx *sqlx.Tx, batch []outcome) (map[runKey]string, error) {
+	// Lock rows in one order (schedule, then run) so concurrent finish
+	// transactions never deadlock on shared schedules.
+	// Stable: a schedule's outcomes keep their order for the fold below.
+	sort.SliceStable(batch, func(i, j int) bool {
+		a, b := batch[i], batch[j]
+		if c := bytes.Compare(a.row.TenantID[:], b.row.TenantID[:]); c != 0 {
+			return c < 0
+		}
+		return bytes.Compare(a.scheduleID[:], b.scheduleID[:]) < 0
+	})
 	rows := make([]db.RunOutcome, len(batch))
 	for i, o := range batch {
 		rows[i] = o.row

@@ -76,6 +76,35 @@
     }
   }, true);
 
+  // Version update: the Settings tab's review form loads the preview into
+  // #update-dialog-body (htmx) and this opens the dialog. Its Cancel is a
+  // link back to the Settings tab, which is what it does on the preview
+  // page that stands in for the dialog without JavaScript.
+  document.addEventListener("htmx:afterSwap", function (e) {
+    if (!e.detail.target || e.detail.target.id !== "update-dialog-body") return;
+    var dialog = document.getElementById("update-dialog");
+    if (!dialog) return;
+    if (typeof dialog.showModal !== "function") {
+      dialog.setAttribute("open", "");
+    } else if (!dialog.open) {
+      dialog.showModal();
+    }
+    var first = dialog.querySelector("[autofocus]");
+    if (first) first.focus();
+  });
+  document.addEventListener("click", function (e) {
+    var closer = e.target.closest && e.target.closest("[data-dialog-close]");
+    var dialog = closer && closer.closest("dialog");
+    if (!dialog) return;
+    e.preventDefault();
+    dialog.close();
+  });
+  document.addEventListener("close", function (e) {
+    if (!e.target || e.target.id !== "update-dialog") return;
+    var review = document.querySelector("[data-testid=update-review]");
+    if (review) review.focus();
+  }, true);
+
   // Run now: every click carries a fresh idempotency key, so a double
   // submit queues one run. Capture phase runs before htmx reads the form.
   document.addEventListener("submit", function (e) {

@@ -26,6 +26,9 @@ func pageRoutes(page fiber.Router, o Options) {
 	page.Post("/extensions/:slug/disable", write, ext.Disable)
 	page.Get("/extensions/:slug/uninstall", write, ext.ConfirmUninstall)
 	page.Post("/extensions/:slug/uninstall", write, ext.Uninstall)
+	// The update preview changes nothing, but only admins can act on it.
+	page.Get("/extensions/:slug/update", write, ext.ReviewUpdate)
+	page.Post("/extensions/:slug/update", write, ext.Update)
 
 	sched := handlers.NewSchedulesPage(o.Schedules, o.Installs, o.Registry, o.Accounts, o.Zones)
 	page.Get("/extensions/:slug/schedules", read, sched.Tab)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
 	"github.com/gofiber/fiber/v2/middleware/recover"
@@ -40,6 +41,8 @@ type Options struct {
 	Zones []string
 	// SecureCookies marks cookies Secure (set when served over TLS).
 	SecureCookies bool
+	// Metrics serves Prometheus metrics at /metrics (nil: no route).
+	Metrics http.Handler
 	// LoginAttemptsPerMinute caps failed logins per client and email.
 	LoginAttemptsPerMinute int
 }
@@ -64,6 +67,9 @@ func New(o Options) *fiber.App {
 	health := handlers.NewHealth(o.DB)
 	app.Get("/healthz", health.Live)
 	app.Get("/readyz", health.Ready)
+	if o.Metrics != nil {
+		app.Get("/metrics", adaptor.HTTPHandler(o.Metrics))
+	}
 	app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.Files), MaxAge: 3600}))
 
 	app.Use(loadSession(o.Accounts))

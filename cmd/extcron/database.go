@@ -15,6 +15,7 @@ import (
 // database is an open connection plus whatever must be stopped with it.
 type database struct {
 	conn    *sqlx.DB
+	url     string             // for the scheduler's LISTEN connection
 	cluster *pgcluster.Cluster // nil with DATABASE_URL
 	// fresh is true when this start created the embedded database.
 	fresh bool
@@ -29,7 +30,7 @@ func openDatabase(ctx context.Context, cfg config, logger *slog.Logger, own bool
 		if err != nil {
 			return nil, err
 		}
-		return &database{conn: conn}, nil
+		return &database{conn: conn, url: cfg.DatabaseURL}, nil
 	}
 	cluster, err := pgcluster.New(cfg.DataDir, pgcluster.Options{Durable: true})
 	if err != nil {
@@ -64,7 +65,8 @@ func openDatabase(ctx context.Context, cfg config, logger *slog.Logger, own bool
 		d.close()
 		return nil, fmt.Errorf("create database: %w", err)
 	}
-	d.conn, err = db.Open(ctx, cluster.URL("extcron"))
+	d.url = cluster.URL("extcron")
+	d.conn, err = db.Open(ctx, d.url)
 	if err != nil {
 		d.close()
 		return nil, err

@@ -9,6 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"extcron/account"
 	"extcron/db"
 	"extcron/extensions"
@@ -56,11 +60,6 @@ func newServices(e env, d *database) (*services, error) {
 		jobs:        jobs,
 	}
 	s.installs.SetHooks(s.schedules)
-	// On-demand reconciliation (the operator health page) needs only the
-	// engine's Reconcile, which works on an engine that is never started.
-	reconciler := scheduler.NewEngine(d.conn, nil, scheduler.Options{ReconcileInterval: -1,
-		Logger: e.logger.With("component", "reconcile")})
-	s.operator = operator.NewService(d.conn, jobs, registry, reconciler, e.logger.With("component", "operator"), time.Now)
 	return s, nil
 }
 
@@ -108,7 +107,30 @@ func serve(ctx context.Context, e env) error {
 			_ = embedded.Close(sctx)
 		}()
 	}
-	_ = runnerURL
+
+	// The engine is built even when this process does not schedule
+	// (EXTCRON_SCHEDULER=off): the operator health page uses its
+	// reconciliation on demand.
+	metricsRegistry := prometheus.NewRegistry()
+	metricsRegistry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	engine := scheduler.NewEngine(d.conn, runner.NewClient(runnerURL, e.cfg.RunnerTimeout, e.cfg.RunnerMaxResponse, nil), scheduler.Options{
+		DatabaseURL:       d.url,
+		Workers:           e.cfg.Workers,
+		TenantConcurrency: e.cfg.TenantConcurrency,
+		RunnerTimeout:     e.cfg.RunnerTimeout,
+		RetentionRuns:     e.cfg.RetentionRuns,
+		RetentionAge:      e.cfg.RetentionAge,
+		Secrets:           s.installs,
+		Logger:            e.logger.With("component", "scheduler"),
+		Metrics:           scheduler.NewMetrics(metricsRegistry),
+	})
+	if e.cfg.Scheduler {
+		if err := engine.Start(startCtx); err != nil {
+			return fmt.Errorf("start scheduler: %w", err)
+		}
+		defer engine.Stop()
+	}
+	s.operator = operator.NewService(d.conn, s.jobs, s.registry, engine, e.logger.With("component", "operator"), time.Now)
 
 	app := web.New(web.Options{
 		Logger:                 e.logger,
@@ -118,6 +140,7 @@ func serve(ctx context.Context, e env) error {
 		Registry:               s.registry,
 		Schedules:              s.schedules,
 		Operator:               s.operator,
+		Metrics:                promhttp.HandlerFor(metricsRegistry, promhttp.HandlerOpts{}),
 		Zones:                  cron.Zones(),
 		SecureCookies:          e.cfg.SecureCookies,
 		LoginAttemptsPerMinute: e.cfg.LoginAttemptsPerMin,
