@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/tetratelabs/wazero"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -92,7 +94,13 @@ func serve(ctx context.Context, e env) error {
 	runnerURL := e.cfg.RunnerURL
 	var embedded *runner.Embedded
 	if runnerURL == "" {
-		embedded = runner.NewEmbedded(s.moduleStore, e.logger.With("component", "runner"))
+		// Compiled modules are kept on disk so a restart does not pay the
+		// compile again.
+		cache, err := wazero.NewCompilationCacheWithDir(filepath.Join(e.cfg.DataDir, "wasm-cache"))
+		if err != nil {
+			return fmt.Errorf("embedded runner cache: %w", err)
+		}
+		embedded = runner.NewEmbedded(s.moduleStore, e.logger.With("component", "runner"), runner.WithCompilationCache(cache))
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return fmt.Errorf("embedded runner: %w", err)
