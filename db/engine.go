@@ -577,9 +577,7 @@ func ReleaseHeldRuns(ctx context.Context, q Queryer, schedules []ScheduleRef, no
 				  AND (o.status = 'running' OR (o.status = 'queued' AND o.next_attempt_at <> 'infinity')))
 			ORDER BY h.tenant_id, h.schedule_id, h.scheduled_for, h.created_at
 		) p
-		-- By ctid: the rows are locked since cand, so their ctid cannot
-		-- change, and a TID lookup never scans the (large) run table.
-		WHERE r.ctid = p.ctid AND r.tenant_id = p.tenant_id AND r.id = p.id`, string(doc), now)
+		WHERE r.tenant_id = p.tenant_id AND r.id = p.id`, string(doc), now)
 	if err != nil {
 		return fmt.Errorf("release held runs: %w", err)
 	}

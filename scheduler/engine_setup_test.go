@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -173,7 +174,11 @@ func setup(t testing.TB) *env {
 
 // options are the test defaults: the shared clock, quick polling.
 func (e *env) options() scheduler.Options {
-	return scheduler.Options{Now: e.clock.Now, PollInterval: 20 * time.Millisecond, Logger: fixture.Quiet(),
+	logger := fixture.Quiet()
+	if os.Getenv("EXTCRON_TEST_LOG") != "" {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return scheduler.Options{Now: e.clock.Now, PollInterval: 20 * time.Millisecond, Logger: logger,
 		Workers: 32, StopGrace: 2 * time.Second, DatabaseURL: e.url, ReconcileInterval: -1,
 		// Tests jump the injected clock by hours while calls are in
 		// flight; a lease on that clock must outlast the jumps. Lease
