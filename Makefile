@@ -48,8 +48,12 @@ test-go:
 test-e2e:
 	EXTCRON_BIN=$(abspath $(BIN)) EXTCRON_BUNDLES=$(abspath $(BUNDLES)) npx playwright test
 
+# Benchmarks: the embedded runner's cold and warm call, then the scheduler
+# engine against tuned River and PostgreSQL's single-row update rate (a
+# nested module, so River stays out of extcron's own dependencies).
 bench: build samples
-	EXTCRON_BUNDLES=$(abspath $(BUNDLES)) $(GO) test -run '^$$' -bench . -benchtime 5x ./runner/
+	EXTCRON_BUNDLES=$(abspath $(BUNDLES)) $(GO) test -run '^$$' -bench Embedded -benchtime 5x ./runner/
+	cd scheduler/benchmark && $(GO) run .
 
 clean:
 	rm -rf bin build test-results playwright-report

@@ -315,8 +315,10 @@ const ClaimRunsQuery = `
 		    started_at = $2, finished_at = NULL
 		FROM picked p` + claimedRunJoins + `
 		-- By ctid: the rows are locked since cand, so their ctid cannot
-		-- change, and a TID lookup never scans the (large) run table.
-		WHERE r.ctid = p.ctid AND r.tenant_id = p.tenant_id AND r.id = p.id` + claimedRunReturning
+		-- change, and a TID scan of the array never reads the (large) run
+		-- table, whatever the planner guesses about picked's size.
+		WHERE r.ctid = ANY (ARRAY(SELECT ctid FROM picked))
+		  AND r.ctid = p.ctid AND r.tenant_id = p.tenant_id AND r.id = p.id` + claimedRunReturning
 
 // ClaimRuns takes up to limit queued runs that are due at now and marks
 // them running under owner's lease, as their next attempt, in one
