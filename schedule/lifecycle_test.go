@@ -249,3 +249,48 @@ func TestUninstallLeavesNothing(t *testing.T) {
 		t.Fatalf("second uninstall: %v, want not found", err)
 	}
 }
+
+// An uninstall interrupted before its last step (the install row) leaves
+// everything in place, and repeating it finishes the job.
+func TestInterruptedUninstallFinishesWhenRepeated(t *testing.T) {
+	t.Parallel()
+	l := lifecycleSetup(t)
+	ctx := context.Background()
+	sync := l.create(t, "POST /sync", "sync")
+	if _, _, err := l.svc.RunNow(ctx, l.admin, l.v1.Slug, sync.ID.String(), "k"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := l.conn.Exec(`
+		CREATE FUNCTION fail_install_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'interrupted'; END $$;
+		CREATE TRIGGER fail_install_delete BEFORE DELETE ON tenant_extension_install
+		FOR EACH ROW EXECUTE FUNCTION fail_install_delete();`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.installs.Uninstall(ctx, l.admin, l.v1.Slug); err == nil {
+		t.Fatal("uninstall succeeded despite the interruption")
+	}
+	count := func() int {
+		var n int
+		if err := l.conn.Get(&n, `SELECT (SELECT count(*) FROM tenant_extension_schedule WHERE install_id = $1)
+			+ (SELECT count(*) FROM tenant_extension_schedule_run WHERE install_id = $1)
+			+ (SELECT count(*) FROM scheduler_timer WHERE schedule_id = $2)
+			+ (SELECT count(*) FROM tenant_extension_install WHERE id = $1)`, sync.InstallID, sync.ID); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n != 4 {
+		t.Fatalf("after the interrupted uninstall %d rows remain, want all 4 (schedule, run, timer, install)", n)
+	}
+	if _, err := l.conn.Exec(`DROP TRIGGER fail_install_delete ON tenant_extension_install`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.installs.Uninstall(ctx, l.admin, l.v1.Slug); err != nil {
+		t.Fatalf("repeated uninstall: %v", err)
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("after the repeated uninstall %d rows remain", n)
+	}
+}
