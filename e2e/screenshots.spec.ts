@@ -40,6 +40,9 @@ async function seed(page: Page) {
     await page.getByTestId(`schedule-run-now-${id}`).click();
     await expect(page.locator('#toasts')).toContainText('Run queued');
   }
+  // Let the engine finish the run, so the pages show a real result.
+  await expect.poll(async () => (await (await page.request.get(`${tab}/${id}`)).text()).includes('data-testid="run-status">success'),
+    { timeout: 60_000, intervals: [1_000] }).toBe(true);
   return id;
 }
 
