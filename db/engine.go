@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/lib/pq"
 )
 
 // The scheduler engine's statements. Bulk reads and writes pass their rows
-// as one JSON document expanded with jsonb_to_recordset: one round trip per
-// batch, however many rows, with NULLs and types handled by PostgreSQL.
+// as one JSON document expanded with jsonb_to_recordset (or, for bare keys,
+// as uuid arrays expanded with unnest): one round trip per batch, however
+// many rows, with NULLs and types handled by PostgreSQL.
 
 // DueTimer is a timer claimed by a fire cycle.
 type DueTimer struct {
@@ -124,36 +126,6 @@ type InsertedRun struct {
 	ScheduledFor time.Time `db:"scheduled_for"`
 }
 
-// InsertFireRuns writes runs in one statement. ON CONFLICT DO NOTHING on
-// the (tenant, schedule, scheduled_for) unique index is the last line of
-// exactly-once: a fire time already recorded, by whichever process, is
-// never recorded twice. It returns the rows written.
-func InsertFireRuns(ctx context.Context, q Queryer, runs []NewRun) ([]InsertedRun, error) {
-	if len(runs) == 0 {
-		return nil, nil
-	}
-	doc, err := json.Marshal(runs)
-	if err != nil {
-		return nil, err
-	}
-	var out []InsertedRun
-	err = q.SelectContext(ctx, &out, `
-		INSERT INTO tenant_extension_schedule_run (
-			tenant_id, id, schedule_id, install_id, trigger, scheduled_for, invocation_id, attempt,
-			status, error, finished_at, next_attempt_at, created_at)
-		SELECT x.tenant_id, x.id, x.schedule_id, x.install_id, x.trigger, x.scheduled_for, x.invocation_id, 0,
-		       x.status, x.error, x.finished_at, x.next_attempt_at, x.created_at
-		FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id uuid, id uuid, schedule_id uuid, install_id uuid,
-			trigger text, scheduled_for timestamptz, invocation_id uuid, status text, error text,
-			finished_at timestamptz, next_attempt_at timestamptz, created_at timestamptz)
-		ON CONFLICT DO NOTHING
-		RETURNING tenant_id, id, schedule_id, status, scheduled_for`, string(doc))
-	if err != nil {
-		return nil, fmt.Errorf("insert fire runs: %w", err)
-	}
-	return out, nil
-}
-
 // TimerChange is what a fire cycle does to one claimed timer.
 type TimerChange struct {
 	TenantID   uuid.UUID  `json:"tenant_id"`
@@ -163,26 +135,20 @@ type TimerChange struct {
 	Delete     bool       `json:"delete"`
 }
 
-// ApplyTimerChanges advances, pauses or deletes timers in two statements.
-func ApplyTimerChanges(ctx context.Context, q Queryer, changes []TimerChange) error {
-	if len(changes) == 0 {
+// deleteTimers deletes the timers of changes marked Delete (doc is changes
+// as JSON); nothing is sent when none is.
+func deleteTimers(ctx context.Context, q Queryer, changes []TimerChange, doc string) error {
+	deletes := false
+	for _, c := range changes {
+		deletes = deletes || c.Delete
+	}
+	if !deletes {
 		return nil
-	}
-	doc, err := json.Marshal(changes)
-	if err != nil {
-		return err
-	}
-	if _, err := q.ExecContext(ctx, `
-		UPDATE scheduler_timer t
-		SET next_fire_at = x.next_fire_at, paused = x.paused
-		FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id uuid, key text, next_fire_at timestamptz, paused boolean, delete boolean)
-		WHERE t.tenant_id = x.tenant_id AND t.key = x.key AND NOT x.delete`, string(doc)); err != nil {
-		return fmt.Errorf("advance timers: %w", err)
 	}
 	if _, err := q.ExecContext(ctx, `
 		DELETE FROM scheduler_timer t
 		USING jsonb_to_recordset($1::jsonb) AS x(tenant_id uuid, key text, delete boolean)
-		WHERE t.tenant_id = x.tenant_id AND t.key = x.key AND x.delete`, string(doc)); err != nil {
+		WHERE t.tenant_id = x.tenant_id AND t.key = x.key AND x.delete`, doc); err != nil {
 		return fmt.Errorf("delete timers: %w", err)
 	}
 	return nil
@@ -202,35 +168,79 @@ type ScheduleFireUpdate struct {
 	LastRunAt  *time.Time `json:"last_run_at"`
 }
 
-// ApplyScheduleFireUpdates writes next_run_at (and errors) of fired
-// schedules in one statement.
-func ApplyScheduleFireUpdates(ctx context.Context, q Queryer, ups []ScheduleFireUpdate) error {
-	if len(ups) == 0 {
-		return nil
-	}
-	doc, err := json.Marshal(ups)
+// RecordFire writes what a fire cycle decided in one statement: the runs,
+// the timers advanced or paused, and the schedules' next_run_at (and
+// errors). The three touch different tables and none reads what another
+// writes, so one round trip does the work of three. Timers to delete, rare,
+// take a second statement. It returns the runs written.
+//
+// ON CONFLICT DO NOTHING on the (tenant, schedule, scheduled_for) unique
+// index is the last line of exactly-once: a fire time already recorded, by
+// whichever process, is never recorded twice.
+func RecordFire(ctx context.Context, q Queryer, runs []NewRun, timers []TimerChange, schedules []ScheduleFireUpdate) ([]InsertedRun, error) {
+	runDoc, err := jsonArray(runs)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = q.ExecContext(ctx, `
-		UPDATE tenant_extension_schedule s
-		SET next_run_at = x.next_run_at,
-		    last_error = CASE WHEN x.set_error OR x.last_status IS NOT NULL THEN x.last_error ELSE s.last_error END,
-		    last_run_status = coalesce(x.last_status, s.last_run_status),
-		    last_run_at = coalesce(x.last_run_at, s.last_run_at)
-		FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id uuid, id uuid, next_run_at timestamptz,
-			set_error boolean, last_error text, last_status text, last_run_at timestamptz)
-		WHERE s.tenant_id = x.tenant_id AND s.id = x.id`, string(doc))
+	timerDoc, err := jsonArray(timers)
 	if err != nil {
-		return fmt.Errorf("update fired schedules: %w", err)
+		return nil, err
 	}
-	return nil
+	schedDoc, err := jsonArray(schedules)
+	if err != nil {
+		return nil, err
+	}
+	var out []InsertedRun
+	err = q.SelectContext(ctx, &out, `
+		WITH ins AS (
+			INSERT INTO tenant_extension_schedule_run (
+				tenant_id, id, schedule_id, install_id, trigger, scheduled_for, invocation_id, attempt,
+				status, error, finished_at, next_attempt_at, created_at)
+			SELECT x.tenant_id, x.id, x.schedule_id, x.install_id, x.trigger, x.scheduled_for, x.invocation_id, 0,
+			       x.status, x.error, x.finished_at, x.next_attempt_at, x.created_at
+			FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id uuid, id uuid, schedule_id uuid, install_id uuid,
+				trigger text, scheduled_for timestamptz, invocation_id uuid, status text, error text,
+				finished_at timestamptz, next_attempt_at timestamptz, created_at timestamptz)
+			ON CONFLICT DO NOTHING
+			RETURNING tenant_id, id, schedule_id, status, scheduled_for
+		), timers AS (
+			UPDATE scheduler_timer t
+			SET next_fire_at = x.next_fire_at, paused = x.paused
+			FROM jsonb_to_recordset($2::jsonb) AS x(tenant_id uuid, key text, next_fire_at timestamptz, paused boolean, delete boolean)
+			WHERE t.tenant_id = x.tenant_id AND t.key = x.key AND NOT x.delete
+		), schedules AS (
+			UPDATE tenant_extension_schedule s
+			SET next_run_at = x.next_run_at,
+			    last_error = CASE WHEN x.set_error OR x.last_status IS NOT NULL THEN x.last_error ELSE s.last_error END,
+			    last_run_status = coalesce(x.last_status, s.last_run_status),
+			    last_run_at = coalesce(x.last_run_at, s.last_run_at)
+			FROM jsonb_to_recordset($3::jsonb) AS x(tenant_id uuid, id uuid, next_run_at timestamptz,
+				set_error boolean, last_error text, last_status text, last_run_at timestamptz)
+			WHERE s.tenant_id = x.tenant_id AND s.id = x.id
+		)
+		SELECT tenant_id, id, schedule_id, status, scheduled_for FROM ins`, runDoc, timerDoc, schedDoc)
+	if err != nil {
+		return nil, fmt.Errorf("record fire cycle: %w", err)
+	}
+	if err := deleteTimers(ctx, q, timers, timerDoc); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// jsonArray marshals a slice as a JSON array, "[]" when empty.
+func jsonArray[T any](rows []T) (string, error) {
+	if len(rows) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(rows)
+	return string(b), err
 }
 
 // ClaimedRun is a run taken for execution, with everything needed to call
-// the runner resolved at claim time (never a stale copy): the install's
-// current version and content hash, the endpoint row, the tenant's kill
-// switch. Fields are NULL-able because any of those rows may be gone.
+// the runner resolved right after the claim (never a stale copy): the
+// install's current version and content hash, the endpoint row, the
+// tenant's kill switch. Pointer fields are nil when those rows are gone.
 type ClaimedRun struct {
 	TenantID         uuid.UUID       `db:"tenant_id"`
 	ID               uuid.UUID       `db:"id"`
@@ -241,68 +251,51 @@ type ClaimedRun struct {
 	InvocationID     uuid.UUID       `db:"invocation_id"`
 	Attempt          int             `db:"attempt"`
 	LeaseOwner       string          `db:"lease_owner"`
-	ScheduleFound    bool            `db:"schedule_found"`
-	EndpointID       *uuid.UUID      `db:"endpoint_id"`
-	Payload          json.RawMessage `db:"payload_json"`
-	RetryMaxAttempts int             `db:"retry_max_attempts"`
-	InstallFound     bool            `db:"install_found"`
-	InstallEnabled   bool            `db:"install_enabled"`
-	ExtensionID      *uuid.UUID      `db:"extension_id"`
-	VersionID        *uuid.UUID      `db:"version_id"`
-	Version          *string         `db:"version"`
-	ContentHash      *string         `db:"content_hash"`
-	Config           []byte          `db:"config"`
-	Providers        []byte          `db:"providers"` // JSON array
-	Secrets          []byte          `db:"secrets_ciphertext"`
-	TenantSuspended  bool            `db:"tenant_suspended"`
-	EndpointFound    bool            `db:"endpoint_found"`
-	EndpointVersion  *uuid.UUID      `db:"endpoint_version_id"`
-	EndpointMethod   *string         `db:"endpoint_method"`
-	EndpointPath     *string         `db:"endpoint_path"`
+	ScheduleFound    bool            `db:"-"`
+	EndpointID       *uuid.UUID      `db:"-"`
+	Payload          json.RawMessage `db:"-"`
+	RetryMaxAttempts int             `db:"-"`
+	InstallFound     bool            `db:"-"`
+	InstallEnabled   bool            `db:"-"`
+	ExtensionID      *uuid.UUID      `db:"-"`
+	VersionID        *uuid.UUID      `db:"-"`
+	Version          *string         `db:"-"`
+	ContentHash      *string         `db:"-"`
+	Config           []byte          `db:"-"`
+	Providers        []byte          `db:"-"` // JSON array
+	Secrets          []byte          `db:"-"`
+	TenantSuspended  bool            `db:"-"`
+	EndpointFound    bool            `db:"-"`
+	EndpointVersion  *uuid.UUID      `db:"-"`
+	EndpointMethod   *string         `db:"-"`
+	EndpointPath     *string         `db:"-"`
 }
-
-// claimedRunReturning resolves, in the claiming statement itself, what
-// the call needs. Joins stay inside one tenant (and the registry, a
-// reference table).
-const claimedRunReturning = `
-	RETURNING r.tenant_id, r.id, r.schedule_id, r.install_id, r.trigger, r.scheduled_for, r.invocation_id,
-	          r.attempt, r.lease_owner,
-	          s.id IS NOT NULL AS schedule_found, s.endpoint_id, coalesce(s.payload_json, 'null') AS payload_json,
-	          coalesce(s.retry_max_attempts, 1) AS retry_max_attempts,
-	          i.id IS NOT NULL AS install_found, coalesce(i.enabled, false) AS install_enabled,
-	          i.extension_id, i.version_id, v.version, v.content_hash, i.config,
-	          to_jsonb(coalesce(i.providers, '{}')) AS providers, i.secrets_ciphertext,
-	          coalesce(t.schedules_suspended, false) AS tenant_suspended,
-	          e.id IS NOT NULL AS endpoint_found, e.version_id AS endpoint_version_id,
-	          e.method AS endpoint_method, e.path AS endpoint_path`
-
-const claimedRunJoins = `
-	LEFT JOIN tenant_extension_schedule s ON s.tenant_id = p.tenant_id AND s.id = p.schedule_id
-	LEFT JOIN tenant_extension_install i ON i.tenant_id = p.tenant_id AND i.id = p.install_id
-	LEFT JOIN extension_version v ON v.id = i.version_id
-	LEFT JOIN tenant t ON t.id = p.tenant_id
-	LEFT JOIN extension_api_endpoint e ON e.id = s.endpoint_id`
 
 // ClaimRunsQuery is ClaimRuns' statement ($1 owner, $2 now, $3 lease
 // end, $4 limit, $5 tenant cap, $6 candidates scanned), exported for the
-// benchmark's EXPLAIN.
+// benchmark's EXPLAIN. It touches the run table only: what the call needs
+// is resolved afterwards, once per schedule, install and endpoint of the
+// batch (ResolveClaimedRuns), not once per run inside the claim.
 const ClaimRunsQuery = `
-		WITH cand AS (
+		WITH cand AS MATERIALIZED (
 			-- SKIP LOCKED: another process claiming at the same moment
 			-- takes other rows instead of waiting for these.
-			SELECT ctid, tenant_id, id, schedule_id, install_id, next_attempt_at
+			SELECT tenant_id, id, next_attempt_at
 			FROM tenant_extension_schedule_run
 			WHERE status = 'queued' AND next_attempt_at <= $2
 			ORDER BY next_attempt_at
 			LIMIT $6
 			FOR UPDATE SKIP LOCKED
-		), busy AS (
+		), busy AS MATERIALIZED (
+			-- Runs in flight of the candidates' tenants, read through the
+			-- running-only partial index (the lease index), which holds at
+			-- most the runs in flight.
 			SELECT r.tenant_id, count(*) AS n
 			FROM tenant_extension_schedule_run r
-			WHERE r.status = 'running' AND r.tenant_id IN (SELECT DISTINCT tenant_id FROM cand)
+			WHERE r.status = 'running' AND r.tenant_id = ANY (ARRAY(SELECT DISTINCT tenant_id FROM cand))
 			GROUP BY r.tenant_id
-		), picked AS (
-			SELECT c.ctid, c.tenant_id, c.id, c.schedule_id, c.install_id
+		), picked AS MATERIALIZED (
+			SELECT c.tenant_id, c.id
 			FROM (SELECT cand.*, row_number() OVER (PARTITION BY tenant_id ORDER BY next_attempt_at, id) AS rn
 			      FROM cand) c
 			LEFT JOIN busy b ON b.tenant_id = c.tenant_id
@@ -313,18 +306,17 @@ const ClaimRunsQuery = `
 		UPDATE tenant_extension_schedule_run r
 		SET status = 'running', lease_owner = $1, lease_expires_at = $3, attempt = r.attempt + 1,
 		    started_at = $2, finished_at = NULL
-		FROM picked p` + claimedRunJoins + `
-		-- By ctid: the rows are locked since cand, so their ctid cannot
-		-- change, and a TID scan of the array never reads the (large) run
-		-- table, whatever the planner guesses about picked's size.
-		WHERE r.ctid = ANY (ARRAY(SELECT ctid FROM picked))
-		  AND r.ctid = p.ctid AND r.tenant_id = p.tenant_id AND r.id = p.id` + claimedRunReturning
+		FROM picked p
+		WHERE r.tenant_id = p.tenant_id AND r.id = p.id
+		RETURNING r.tenant_id, r.id, r.schedule_id, r.install_id, r.trigger, r.scheduled_for, r.invocation_id,
+		          r.attempt, r.lease_owner`
 
 // ClaimRuns takes up to limit queued runs that are due at now and marks
 // them running under owner's lease, as their next attempt, in one
 // statement. A tenant never gets more than tenantCap runs in flight
 // (counted when claiming; concurrent claims in several processes can
-// overshoot by a little, never starve).
+// overshoot by a little, never starve). The runs come back unresolved;
+// ResolveClaimedRuns fills in what the call needs.
 func ClaimRuns(ctx context.Context, q Queryer, owner string, now, leaseUntil time.Time, limit, tenantCap int) ([]ClaimedRun, error) {
 	var out []ClaimedRun
 
@@ -337,6 +329,137 @@ func ClaimRuns(ctx context.Context, q Queryer, owner string, now, leaseUntil tim
 		return nil, fmt.Errorf("claim runs: %w", err)
 	}
 	return out, nil
+}
+
+// ResolveClaimedRuns fills in, for a batch of claimed runs, the schedule,
+// install (with its version and tenant) and endpoint each call needs: three
+// set-based reads per batch, each row read once however many runs share it.
+func ResolveClaimedRuns(ctx context.Context, q Queryer, runs []ClaimedRun) error {
+	if len(runs) == 0 {
+		return nil
+	}
+	type key struct{ tenantID, id uuid.UUID }
+	var sT, sID, iT, iID []string
+	seenS, seenI := map[key]bool{}, map[key]bool{}
+	for _, r := range runs {
+		if k := (key{r.TenantID, r.ScheduleID}); !seenS[k] {
+			seenS[k] = true
+			sT, sID = append(sT, r.TenantID.String()), append(sID, r.ScheduleID.String())
+		}
+		if k := (key{r.TenantID, r.InstallID}); !seenI[k] {
+			seenI[k] = true
+			iT, iID = append(iT, r.TenantID.String()), append(iID, r.InstallID.String())
+		}
+	}
+	var scheds []struct {
+		TenantID         uuid.UUID       `db:"tenant_id"`
+		ID               uuid.UUID       `db:"id"`
+		EndpointID       uuid.UUID       `db:"endpoint_id"`
+		Payload          json.RawMessage `db:"payload_json"`
+		RetryMaxAttempts int             `db:"retry_max_attempts"`
+	}
+	if err := q.SelectContext(ctx, &scheds, `
+		SELECT s.tenant_id, s.id, s.endpoint_id, coalesce(s.payload_json, 'null') AS payload_json, s.retry_max_attempts
+		FROM unnest($1::uuid[], $2::uuid[]) AS k(tenant_id, id)
+		JOIN tenant_extension_schedule s ON s.tenant_id = k.tenant_id AND s.id = k.id`,
+		pq.Array(sT), pq.Array(sID)); err != nil {
+		return fmt.Errorf("resolve claimed runs' schedules: %w", err)
+	}
+	var installs []struct {
+		TenantID    uuid.UUID `db:"tenant_id"`
+		ID          uuid.UUID `db:"id"`
+		Enabled     bool      `db:"enabled"`
+		ExtensionID uuid.UUID `db:"extension_id"`
+		VersionID   uuid.UUID `db:"version_id"`
+		Version     *string   `db:"version"`
+		ContentHash *string   `db:"content_hash"`
+		Config      []byte    `db:"config"`
+		Providers   []byte    `db:"providers"`
+		Secrets     []byte    `db:"secrets_ciphertext"`
+	}
+	if err := q.SelectContext(ctx, &installs, `
+		SELECT i.tenant_id, i.id, i.enabled, i.extension_id, i.version_id, v.version, v.content_hash, i.config,
+		       to_jsonb(i.providers) AS providers, i.secrets_ciphertext
+		FROM unnest($1::uuid[], $2::uuid[]) AS k(tenant_id, id)
+		JOIN tenant_extension_install i ON i.tenant_id = k.tenant_id AND i.id = k.id
+		LEFT JOIN extension_version v ON v.id = i.version_id`,
+		pq.Array(iT), pq.Array(iID)); err != nil {
+		return fmt.Errorf("resolve claimed runs' installs: %w", err)
+	}
+	// The kill switch of a tenant whose install is gone still applies.
+	var tenants []string
+	seenT := map[uuid.UUID]bool{}
+	for _, r := range runs {
+		if !seenT[r.TenantID] {
+			seenT[r.TenantID] = true
+			tenants = append(tenants, r.TenantID.String())
+		}
+	}
+	var suspended []uuid.UUID
+	if err := q.SelectContext(ctx, &suspended, `
+		SELECT id FROM tenant WHERE id = ANY ($1::uuid[]) AND schedules_suspended`, pq.Array(tenants)); err != nil {
+		return fmt.Errorf("resolve claimed runs' tenants: %w", err)
+	}
+	endpointIDs := make([]string, 0, len(scheds))
+	seenE := map[uuid.UUID]bool{}
+	for _, s := range scheds {
+		if !seenE[s.EndpointID] {
+			seenE[s.EndpointID] = true
+			endpointIDs = append(endpointIDs, s.EndpointID.String())
+		}
+	}
+	var endpoints []struct {
+		ID        uuid.UUID `db:"id"`
+		VersionID uuid.UUID `db:"version_id"`
+		Method    string    `db:"method"`
+		Path      string    `db:"path"`
+	}
+	if err := q.SelectContext(ctx, &endpoints, `
+		SELECT id, version_id, method, path FROM extension_api_endpoint WHERE id = ANY ($1::uuid[])`,
+		pq.Array(endpointIDs)); err != nil {
+		return fmt.Errorf("resolve claimed runs' endpoints: %w", err)
+	}
+
+	schedByKey := make(map[key]int, len(scheds))
+	for i, s := range scheds {
+		schedByKey[key{s.TenantID, s.ID}] = i
+	}
+	installByKey := make(map[key]int, len(installs))
+	for i, in := range installs {
+		installByKey[key{in.TenantID, in.ID}] = i
+	}
+	endpointByID := make(map[uuid.UUID]int, len(endpoints))
+	for i, e := range endpoints {
+		endpointByID[e.ID] = i
+	}
+	isSuspended := make(map[uuid.UUID]bool, len(suspended))
+	for _, t := range suspended {
+		isSuspended[t] = true
+	}
+	for j := range runs {
+		r := &runs[j]
+		r.TenantSuspended = isSuspended[r.TenantID]
+		r.Payload, r.RetryMaxAttempts = json.RawMessage("null"), 1
+		if i, ok := schedByKey[key{r.TenantID, r.ScheduleID}]; ok {
+			s := scheds[i]
+			r.ScheduleFound = true
+			ep := s.EndpointID
+			r.EndpointID, r.Payload, r.RetryMaxAttempts = &ep, s.Payload, s.RetryMaxAttempts
+			if i, ok := endpointByID[s.EndpointID]; ok {
+				e := endpoints[i]
+				r.EndpointFound = true
+				r.EndpointVersion, r.EndpointMethod, r.EndpointPath = &e.VersionID, &e.Method, &e.Path
+			}
+		}
+		if i, ok := installByKey[key{r.TenantID, r.InstallID}]; ok {
+			in := installs[i]
+			r.InstallFound, r.InstallEnabled = true, in.Enabled
+			r.ExtensionID, r.VersionID = &in.ExtensionID, &in.VersionID
+			r.Version, r.ContentHash = in.Version, in.ContentHash
+			r.Config, r.Providers, r.Secrets = in.Config, in.Providers, in.Secrets
+		}
+	}
+	return nil
 }
 
 // ExpiredRun is a running run whose lease has expired: its holder died or
@@ -479,8 +602,10 @@ type PausedSchedule struct {
 
 // ApplyScheduleOutcomes updates last_* and consecutive_failures of
 // schedules and returns those now due to be paused (pause_after_failures
-// reached while still enabled).
-func ApplyScheduleOutcomes(ctx context.Context, q Queryer, outs []ScheduleOutcome) ([]PausedSchedule, error) {
+// reached while still enabled). In the same statement it lets the oldest
+// held run (buffer_one follow-up, catch-up chain) of each of these
+// schedules start at releaseAt: the run ahead of it has ended.
+func ApplyScheduleOutcomes(ctx context.Context, q Queryer, outs []ScheduleOutcome, releaseAt time.Time) ([]PausedSchedule, error) {
 	if len(outs) == 0 {
 		return nil, nil
 	}
@@ -490,18 +615,38 @@ func ApplyScheduleOutcomes(ctx context.Context, q Queryer, outs []ScheduleOutcom
 	}
 	var paused []PausedSchedule
 	err = q.SelectContext(ctx, &paused, `
-		WITH upd AS (
+		WITH x AS MATERIALIZED (
+			SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id uuid, id uuid, last_run_at timestamptz,
+				last_status text, last_error text, last_success_at timestamptz, reset boolean, failures integer)
+		), upd AS (
 			UPDATE tenant_extension_schedule s
 			SET last_run_at = x.last_run_at, last_run_status = x.last_status, last_error = x.last_error,
 			    last_success_at = coalesce(x.last_success_at, s.last_success_at),
 			    consecutive_failures = CASE WHEN x.reset THEN x.failures ELSE s.consecutive_failures + x.failures END
-			FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id uuid, id uuid, last_run_at timestamptz,
-				last_status text, last_error text, last_success_at timestamptz, reset boolean, failures integer)
+			FROM x
 			WHERE s.tenant_id = x.tenant_id AND s.id = x.id
 			RETURNING s.tenant_id, s.id, s.install_id, s.enabled, s.pause_after_failures, s.consecutive_failures, s.last_error
+		), released AS (
+			UPDATE tenant_extension_schedule_run r SET next_attempt_at = $2
+			FROM (
+				SELECT DISTINCT ON (h.tenant_id, h.schedule_id) h.tenant_id, h.id
+				FROM x
+				-- The held-runs partial index: usually empty, so this is a
+				-- probe per schedule, not a walk over its runs.
+				JOIN tenant_extension_schedule_run h
+				  ON h.tenant_id = x.tenant_id AND h.schedule_id = x.id
+				 AND h.status = 'queued' AND h.next_attempt_at = 'infinity'
+				-- Only when nothing else of the schedule is still in flight.
+				WHERE NOT EXISTS (
+					SELECT 1 FROM tenant_extension_schedule_run o
+					WHERE o.tenant_id = x.tenant_id AND o.schedule_id = x.id
+					  AND (o.status = 'running' OR (o.status = 'queued' AND o.next_attempt_at <> 'infinity')))
+				ORDER BY h.tenant_id, h.schedule_id, h.scheduled_for, h.created_at
+			) p
+			WHERE r.tenant_id = p.tenant_id AND r.id = p.id
 		)
 		SELECT tenant_id, id, install_id, consecutive_failures, last_error FROM upd
-		WHERE enabled AND pause_after_failures > 0 AND consecutive_failures >= pause_after_failures`, string(doc))
+		WHERE enabled AND pause_after_failures > 0 AND consecutive_failures >= pause_after_failures`, string(doc), releaseAt)
 	if err != nil {
 		return nil, fmt.Errorf("update schedules after runs: %w", err)
 	}
@@ -552,38 +697,6 @@ func DisableSchedules(ctx context.Context, q Queryer, list []DisabledSchedule) (
 		out = append(out, ScheduleRef{TenantID: r.TenantID, ID: r.ID})
 	}
 	return out, nil
-}
-
-// ReleaseHeldRuns lets the oldest held run (buffer_one follow-up, catch-up
-// chain) of each schedule start at now: the run ahead of it has ended.
-func ReleaseHeldRuns(ctx context.Context, q Queryer, schedules []ScheduleRef, now time.Time) error {
-	if len(schedules) == 0 {
-		return nil
-	}
-	doc, err := json.Marshal(schedules)
-	if err != nil {
-		return err
-	}
-	_, err = q.ExecContext(ctx, `
-		UPDATE tenant_extension_schedule_run r SET next_attempt_at = $2
-		FROM (
-			SELECT DISTINCT ON (h.tenant_id, h.schedule_id) h.tenant_id, h.id
-			FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id uuid, id uuid)
-			JOIN tenant_extension_schedule_run h
-			  ON h.tenant_id = x.tenant_id AND h.schedule_id = x.id
-			 AND h.status = 'queued' AND h.next_attempt_at = 'infinity'
-			-- Only when nothing else of the schedule is still in flight.
-			WHERE NOT EXISTS (
-				SELECT 1 FROM tenant_extension_schedule_run o
-				WHERE o.tenant_id = x.tenant_id AND o.schedule_id = x.id
-				  AND (o.status = 'running' OR (o.status = 'queued' AND o.next_attempt_at <> 'infinity')))
-			ORDER BY h.tenant_id, h.schedule_id, h.scheduled_for, h.created_at
-		) p
-		WHERE r.tenant_id = p.tenant_id AND r.id = p.id`, string(doc), now)
-	if err != nil {
-		return fmt.Errorf("release held runs: %w", err)
-	}
-	return nil
 }
 
 // NextDue reports the earliest instant anything becomes due: a timer, a

@@ -80,13 +80,7 @@ func (e *Engine) fireOnce(ctx context.Context) (int, error) {
 			e.planTimer(&p, t, byKey[runKey{t.TenantID, t.ScheduleID}], now)
 		}
 		stats.errored = p.errored
-		if recorded, err = db.InsertFireRuns(ctx, tx, p.runs); err != nil {
-			return err
-		}
-		if err := db.ApplyTimerChanges(ctx, tx, p.timers); err != nil {
-			return err
-		}
-		if err := db.ApplyScheduleFireUpdates(ctx, tx, p.schedules); err != nil {
+		if recorded, err = db.RecordFire(ctx, tx, p.runs, p.timers, p.schedules); err != nil {
 			return err
 		}
 		for _, r := range recorded {
@@ -133,7 +127,7 @@ type fireTime struct {
 
 // planTimer decides what one due timer produces.
 func (e *Engine) planTimer(p *firePlan, t db.DueTimer, s *db.FireSchedule, now time.Time) {
-	log := e.log.With("tenant_id", t.TenantID, "schedule_id", t.ScheduleID)
+	log := lazyLog{e.log, []any{"tenant_id", t.TenantID, "schedule_id", t.ScheduleID}}
 	switch {
 	case s == nil:
 		// The schedule is gone: its timer is an orphan.

@@ -617,3 +617,29 @@ func (e *Engine) maintenanceLoop() {
 		}
 	}
 }
+
+// lazyLog is a logger with context attributes that costs nothing until a
+// message is logged: slog's With formats its attributes at once, which
+// per timer and per run adds up at thousands of runs per second.
+type lazyLog struct {
+	l     *slog.Logger
+	attrs []any
+}
+
+func (g lazyLog) with(args ...any) lazyLog {
+	return lazyLog{g.l, append(g.attrs[:len(g.attrs):len(g.attrs)], args...)}
+}
+
+func (g lazyLog) args(args []any) []any {
+	return append(g.attrs[:len(g.attrs):len(g.attrs)], args...)
+}
+
+func (g lazyLog) Info(msg string, args ...any) {
+	if g.l.Enabled(context.Background(), slog.LevelInfo) {
+		g.l.Info(msg, g.args(args)...)
+	}
+}
+
+func (g lazyLog) Warn(msg string, args ...any) { g.l.Warn(msg, g.args(args)...) }
+
+func (g lazyLog) Error(msg string, args ...any) { g.l.Error(msg, g.args(args)...) }

@@ -47,6 +47,14 @@ func (e *Engine) dispatchOnce(ctx context.Context, n int) (int, error) {
 	now := e.now()
 	e.claimMu.RLock()
 	runs, err := db.ClaimRuns(ctx, e.conn, e.opts.ProcessID, now, now.Add(e.opts.LeaseDuration), n, e.opts.TenantConcurrency)
+	if err == nil {
+		// Once per batch: each schedule, install and endpoint read once.
+		// On failure the claimed runs are not registered, so the requeue
+		// after a failed claim puts them back.
+		if err = db.ResolveClaimedRuns(ctx, e.conn, runs); err != nil {
+			runs = nil
+		}
+	}
 	e.mu.Lock()
 	e.reserved -= n
 	for _, r := range runs {
@@ -72,7 +80,7 @@ func (e *Engine) dispatchOnce(ctx context.Context, n int) (int, error) {
 // execute runs one attempt: run-time checks, then the runner call.
 func (e *Engine) execute(r db.ClaimedRun, claimedAt time.Time) {
 	defer e.calls.Done()
-	log := e.log.With("tenant_id", r.TenantID, "schedule_id", r.ScheduleID, "run_id", r.ID, "attempt", r.Attempt)
+	log := lazyLog{e.log, []any{"tenant_id", r.TenantID, "schedule_id", r.ScheduleID, "run_id", r.ID, "attempt", r.Attempt}}
 	out := outcome{scheduleID: r.ScheduleID, inflight: true, row: db.RunOutcome{
 		TenantID: r.TenantID, ID: r.ID, LeaseOwner: e.opts.ProcessID, Attempt: r.Attempt,
 		VersionID: r.VersionID, ContentHash: r.ContentHash}}
@@ -92,7 +100,7 @@ func (e *Engine) execute(r db.ClaimedRun, claimedAt time.Time) {
 		return
 	}
 	res := e.client.Execute(e.runCtx, call)
-	log = log.With("request_id", res.RequestID)
+	log = log.with("request_id", res.RequestID)
 	e.opts.Metrics.attemptDuration(res.Duration)
 	out.duration = res.Duration
 	out.row.FinishedAt = e.now()
@@ -379,7 +387,6 @@ func (e *Engine) writeOutcomes(ctx context.Context, tx *sqlx.Tx, batch []outcome
 	aggs := map[runKey]*agg{}
 	var order []runKey
 	var disables []db.DisabledSchedule
-	var ended []db.ScheduleRef
 	for _, o := range batch {
 		k := runKey{o.row.TenantID, o.row.ID}
 		if _, ok := applied[k]; !ok || !o.final {
@@ -391,7 +398,6 @@ func (e *Engine) writeOutcomes(ctx context.Context, tx *sqlx.Tx, batch []outcome
 			a = &agg{out: db.ScheduleOutcome{TenantID: o.row.TenantID, ID: o.scheduleID}}
 			aggs[sk] = a
 			order = append(order, sk)
-			ended = append(ended, db.ScheduleRef{TenantID: o.row.TenantID, ID: o.scheduleID})
 		}
 		a.out.LastRunAt = o.row.FinishedAt
 		a.out.LastStatus = o.row.Status
@@ -416,7 +422,9 @@ func (e *Engine) writeOutcomes(ctx context.Context, tx *sqlx.Tx, batch []outcome
 	for _, k := range order {
 		outs = append(outs, aggs[k].out)
 	}
-	paused, err := db.ApplyScheduleOutcomes(ctx, tx, outs)
+	// Held follow-ups of the schedules whose run ended are released in the
+	// same statement.
+	paused, err := db.ApplyScheduleOutcomes(ctx, tx, outs, e.now())
 	if err != nil {
 		return nil, err
 	}
@@ -443,9 +451,6 @@ func (e *Engine) writeOutcomes(ctx context.Context, tx *sqlx.Tx, batch []outcome
 				return nil, err
 			}
 		}
-	}
-	if err := db.ReleaseHeldRuns(ctx, tx, ended, e.now()); err != nil {
-		return nil, err
 	}
 	return applied, nil
 }

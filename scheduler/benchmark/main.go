@@ -27,6 +27,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -63,8 +64,19 @@ func main() {
 	check(err)
 	check(os.Chmod(dir, 0o755))
 	defer os.RemoveAll(dir)
+	settings := map[string]string{"shared_buffers": "512MB"}
+	if os.Getenv("BENCH_EXPLAIN") != "" {
+		// Plans of slow statements, copied out when the harness ends.
+		settings["session_preload_libraries"] = "auto_explain"
+		settings["auto_explain.log_min_duration"] = os.Getenv("BENCH_EXPLAIN")
+		settings["auto_explain.log_analyze"] = "on"
+		defer func() {
+			b, _ := os.ReadFile(filepath.Join(dir, "pg", "server.log"))
+			_ = os.WriteFile(filepath.Join(os.TempDir(), "extcron-bench-server.log"), b, 0o644)
+		}()
+	}
 	cluster, err := pgcluster.New(filepath.Join(dir, "pg"), pgcluster.Options{Durable: true, MaxConnections: 300,
-		ExtraSettings: map[string]string{"shared_buffers": "512MB"}})
+		ExtraSettings: settings})
 	check(err)
 	check(cluster.Start(ctx))
 	defer func() { _ = cluster.Stop() }()
@@ -82,7 +94,14 @@ func main() {
 	_, err = db.Migrate(ctx, conn)
 	check(err)
 
+	if f := os.Getenv("BENCH_CPUPROFILE"); f != "" {
+		// The first end-to-end case only (seeding included).
+		out, err := os.Create(f)
+		check(err)
+		check(pprof.StartCPUProfile(out))
+	}
 	endToEnd(ctx, conn, cluster.URL("extcron"), *schedules, 0)
+	pprof.StopCPUProfile()
 	explainRunClaim(ctx, conn, *schedules)
 	if *onlyE2E {
 		return
