@@ -4,6 +4,9 @@ import { defineConfig } from '@playwright/test';
 // e2e/global-setup.ts and drives Debian's Chromium.
 export default defineConfig({
   testDir: 'e2e',
+  // The screenshot spec refreshes docs/screenshots; it is a tool, not a
+  // test, so it runs only when asked (SCREENSHOTS=1 npx playwright test screenshots).
+  testIgnore: process.env.SCREENSHOTS ? [] : ['**/screenshots.spec.ts'],
   globalSetup: './e2e/global-setup.ts',
   workers: 2,
   retries: 0,
