@@ -11,9 +11,10 @@ import (
 )
 
 // The scheduler engine's statements. Bulk reads and writes pass their rows
-// as one JSON document expanded with jsonb_to_recordset (or, for bare keys,
-// as uuid arrays expanded with unnest): one round trip per batch, however
-// many rows, with NULLs and types handled by PostgreSQL.
+// as one round trip per batch, however many rows: the hot writes (fire,
+// finish, schedule bookkeeping) as one typed array per column expanded
+// with unnest (see column), the rare ones as a JSON document expanded
+// with jsonb_to_recordset.
 
 // DueTimer is a timer claimed by a fire cycle.
 type DueTimer struct {
@@ -135,25 +136,6 @@ type TimerChange struct {
 	Delete     bool       `json:"delete"`
 }
 
-// deleteTimers deletes the timers of changes marked Delete (doc is changes
-// as JSON); nothing is sent when none is.
-func deleteTimers(ctx context.Context, q Queryer, changes []TimerChange, doc string) error {
-	deletes := false
-	for _, c := range changes {
-		deletes = deletes || c.Delete
-	}
-	if !deletes {
-		return nil
-	}
-	if _, err := q.ExecContext(ctx, `
-		DELETE FROM scheduler_timer t
-		USING jsonb_to_recordset($1::jsonb) AS x(tenant_id uuid, key text, delete boolean)
-		WHERE t.tenant_id = x.tenant_id AND t.key = x.key AND x.delete`, doc); err != nil {
-		return fmt.Errorf("delete timers: %w", err)
-	}
-	return nil
-}
-
 // ScheduleFireUpdate is the bookkeeping a fire cycle writes on a schedule.
 type ScheduleFireUpdate struct {
 	TenantID  uuid.UUID  `json:"tenant_id"`
@@ -178,63 +160,99 @@ type ScheduleFireUpdate struct {
 // index is the last line of exactly-once: a fire time already recorded, by
 // whichever process, is never recorded twice.
 func RecordFire(ctx context.Context, q Queryer, runs []NewRun, timers []TimerChange, schedules []ScheduleFireUpdate) ([]InsertedRun, error) {
-	runDoc, err := jsonArray(runs)
-	if err != nil {
-		return nil, err
+	var rTenant, rID, rSched, rInstall, rTrigger, rFor, rInvocation, rStatus, rError, rFinished, rNext, rCreated column
+	for _, r := range runs {
+		rTenant.uuid(r.TenantID)
+		rID.uuid(r.ID)
+		rSched.uuid(r.ScheduleID)
+		rInstall.uuid(r.InstallID)
+		rTrigger.text(r.Trigger)
+		rFor.time(r.ScheduledFor)
+		rInvocation.uuid(r.InvocationID)
+		rStatus.text(r.Status)
+		rError.textPtr(r.Error)
+		rFinished.timePtr(r.FinishedAt)
+		rNext.text(r.NextAttemptAt)
+		rCreated.time(r.CreatedAt)
 	}
-	timerDoc, err := jsonArray(timers)
-	if err != nil {
-		return nil, err
+	var tTenant, tKey, tNext, tPaused, dTenant, dKey column
+	for _, t := range timers {
+		if t.Delete {
+			dTenant.uuid(t.TenantID)
+			dKey.text(t.Key)
+			continue
+		}
+		tTenant.uuid(t.TenantID)
+		tKey.text(t.Key)
+		tNext.timePtr(t.NextFireAt)
+		tPaused.bool(t.Paused)
 	}
-	schedDoc, err := jsonArray(schedules)
-	if err != nil {
-		return nil, err
+	var sTenant, sID, sNext, sSetErr, sErr, sStatus, sRunAt column
+	for _, u := range schedules {
+		sTenant.uuid(u.TenantID)
+		sID.uuid(u.ID)
+		sNext.timePtr(u.NextRunAt)
+		sSetErr.bool(u.SetError)
+		sErr.textPtr(u.LastError)
+		sStatus.textPtr(u.LastStatus)
+		sRunAt.timePtr(u.LastRunAt)
 	}
 	var out []InsertedRun
-	err = q.SelectContext(ctx, &out, `
+	err := q.SelectContext(ctx, &out, `
 		WITH ins AS (
 			INSERT INTO tenant_extension_schedule_run (
 				tenant_id, id, schedule_id, install_id, trigger, scheduled_for, invocation_id, attempt,
 				status, error, finished_at, next_attempt_at, created_at)
 			SELECT x.tenant_id, x.id, x.schedule_id, x.install_id, x.trigger, x.scheduled_for, x.invocation_id, 0,
 			       x.status, x.error, x.finished_at, x.next_attempt_at, x.created_at
-			FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id uuid, id uuid, schedule_id uuid, install_id uuid,
-				trigger text, scheduled_for timestamptz, invocation_id uuid, status text, error text,
-				finished_at timestamptz, next_attempt_at timestamptz, created_at timestamptz)
+			FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::timestamptz[], $7::uuid[],
+				$8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[])
+				AS x(tenant_id, id, schedule_id, install_id, trigger, scheduled_for, invocation_id, status, error,
+				     finished_at, next_attempt_at, created_at)
 			ON CONFLICT DO NOTHING
 			RETURNING tenant_id, id, schedule_id, status, scheduled_for
 		), timers AS (
 			UPDATE scheduler_timer t
 			SET next_fire_at = x.next_fire_at, paused = x.paused
-			FROM jsonb_to_recordset($2::jsonb) AS x(tenant_id uuid, key text, next_fire_at timestamptz, paused boolean, delete boolean)
-			WHERE t.tenant_id = x.tenant_id AND t.key = x.key AND NOT x.delete
+			FROM unnest($13::uuid[], $14::text[], $15::timestamptz[], $16::boolean[]) AS x(tenant_id, key, next_fire_at, paused)
+			WHERE t.tenant_id = x.tenant_id AND t.key = x.key
 		), schedules AS (
 			UPDATE tenant_extension_schedule s
 			SET next_run_at = x.next_run_at,
 			    last_error = CASE WHEN x.set_error OR x.last_status IS NOT NULL THEN x.last_error ELSE s.last_error END,
 			    last_run_status = coalesce(x.last_status, s.last_run_status),
 			    last_run_at = coalesce(x.last_run_at, s.last_run_at)
-			FROM jsonb_to_recordset($3::jsonb) AS x(tenant_id uuid, id uuid, next_run_at timestamptz,
-				set_error boolean, last_error text, last_status text, last_run_at timestamptz)
+			FROM unnest($17::uuid[], $18::uuid[], $19::timestamptz[], $20::boolean[], $21::text[], $22::text[],
+				$23::timestamptz[]) AS x(tenant_id, id, next_run_at, set_error, last_error, last_status, last_run_at)
 			WHERE s.tenant_id = x.tenant_id AND s.id = x.id
 		)
-		SELECT tenant_id, id, schedule_id, status, scheduled_for FROM ins`, runDoc, timerDoc, schedDoc)
+		SELECT tenant_id, id, schedule_id, status, scheduled_for FROM ins`,
+		rTenant.value(), rID.value(), rSched.value(), rInstall.value(), rTrigger.value(), rFor.value(),
+		rInvocation.value(), rStatus.value(), rError.value(), rFinished.value(), rNext.value(), rCreated.value(),
+		tTenant.value(), tKey.value(), tNext.value(), tPaused.value(),
+		sTenant.value(), sID.value(), sNext.value(), sSetErr.value(), sErr.value(), sStatus.value(), sRunAt.value())
 	if err != nil {
 		return nil, fmt.Errorf("record fire cycle: %w", err)
 	}
-	if err := deleteTimers(ctx, q, timers, timerDoc); err != nil {
-		return nil, err
+	if len(dTenant.b) > 0 {
+		// Timers to delete (orphans, disabled schedules) are rare.
+		if _, err := q.ExecContext(ctx, `
+			DELETE FROM scheduler_timer t
+			USING unnest($1::uuid[], $2::text[]) AS x(tenant_id, key)
+			WHERE t.tenant_id = x.tenant_id AND t.key = x.key`, dTenant.value(), dKey.value()); err != nil {
+			return nil, fmt.Errorf("delete timers: %w", err)
+		}
 	}
 	return out, nil
 }
 
-// jsonArray marshals a slice as a JSON array, "[]" when empty.
-func jsonArray[T any](rows []T) (string, error) {
-	if len(rows) == 0 {
-		return "[]", nil
+// uuidArray is ids as a PostgreSQL uuid[] parameter.
+func uuidArray(ids []uuid.UUID) any {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = id.String()
 	}
-	b, err := json.Marshal(rows)
-	return string(b), err
+	return pq.Array(s)
 }
 
 // ClaimedRun is a run taken for execution, with everything needed to call
@@ -272,7 +290,9 @@ type ClaimedRun struct {
 }
 
 // ClaimRunsQuery is ClaimRuns' statement ($1 owner, $2 now, $3 lease
-// end, $4 limit, $5 tenant cap, $6 candidates scanned), exported for the
+// end, $4 limit, $5 tenant cap, $6 candidates scanned, $7 the claiming
+// process's runs whose call has ended but whose result is not yet
+// committed, not counted as in flight), exported for the
 // benchmark's EXPLAIN. It touches the run table only: what the call needs
 // is resolved afterwards, once per schedule, install and endpoint of the
 // batch (ResolveClaimedRuns), not once per run inside the claim.
@@ -293,6 +313,7 @@ const ClaimRunsQuery = `
 			SELECT r.tenant_id, count(*) AS n
 			FROM tenant_extension_schedule_run r
 			WHERE r.status = 'running' AND r.tenant_id = ANY (ARRAY(SELECT DISTINCT tenant_id FROM cand))
+			  AND r.id <> ALL ($7::uuid[])
 			GROUP BY r.tenant_id
 		), picked AS MATERIALIZED (
 			SELECT c.tenant_id, c.id
@@ -316,15 +337,19 @@ const ClaimRunsQuery = `
 // statement. A tenant never gets more than tenantCap runs in flight
 // (counted when claiming; concurrent claims in several processes can
 // overshoot by a little, never starve). The runs come back unresolved;
-// ResolveClaimedRuns fills in what the call needs.
-func ClaimRuns(ctx context.Context, q Queryer, owner string, now, leaseUntil time.Time, limit, tenantCap int) ([]ClaimedRun, error) {
+// ResolveClaimedRuns fills in what the call needs. ended lists runs of
+// owner whose call has ended, their result not yet committed: they still
+// read running but no longer count toward their tenant's cap, so a slot
+// is reused without waiting for the result's commit.
+func ClaimRuns(ctx context.Context, q Queryer, owner string, now, leaseUntil time.Time, limit, tenantCap int,
+	ended []uuid.UUID) ([]ClaimedRun, error) {
 	var out []ClaimedRun
 
 	// Candidates beyond limit leave room for the tenant cap to skip capped
 	// tenants' runs and still fill the batch from others.
 	scan := min(max(limit*4, 100), 10000)
 	err := q.SelectContext(ctx, &out, ClaimRunsQuery,
-		owner, now, leaseUntil, limit, tenantCap, scan)
+		owner, now, leaseUntil, limit, tenantCap, scan, uuidArray(ended))
 	if err != nil {
 		return nil, fmt.Errorf("claim runs: %w", err)
 	}
@@ -548,12 +573,24 @@ func FinishRuns(ctx context.Context, q Queryer, outs []RunOutcome) ([]FinishedRu
 	if len(outs) == 0 {
 		return nil, nil
 	}
-	doc, err := json.Marshal(outs)
-	if err != nil {
-		return nil, err
+	var tenant, id, owner, attempt, status, next, finished, dur, httpStatus, excerpt, errText, version, hash column
+	for _, o := range outs {
+		tenant.uuid(o.TenantID)
+		id.uuid(o.ID)
+		owner.text(o.LeaseOwner)
+		attempt.int(o.Attempt)
+		status.text(o.Status)
+		next.timePtr(o.NextAttemptAt)
+		finished.time(o.FinishedAt)
+		dur.intPtr(o.DurationMS)
+		httpStatus.intPtr(o.HTTPStatus)
+		excerpt.textPtr(o.ResponseExcerpt)
+		errText.textPtr(o.Error)
+		version.uuidPtr(o.VersionID)
+		hash.textPtr(o.ContentHash)
 	}
 	var done []FinishedRun
-	err = q.SelectContext(ctx, &done, `
+	err := q.SelectContext(ctx, &done, `
 		UPDATE tenant_extension_schedule_run r
 		SET status = x.status,
 		    next_attempt_at = coalesce(x.next_attempt_at, '-infinity'),
@@ -562,12 +599,15 @@ func FinishRuns(ctx context.Context, q Queryer, outs []RunOutcome) ([]FinishedRu
 		    duration_ms = x.duration_ms, http_status = x.http_status, response_excerpt = x.response_excerpt,
 		    error = x.error, version_id = coalesce(x.version_id, r.version_id),
 		    content_hash = coalesce(x.content_hash, r.content_hash)
-		FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id uuid, id uuid, lease_owner text, attempt integer,
-			status text, next_attempt_at timestamptz, finished_at timestamptz, duration_ms integer,
-			http_status integer, response_excerpt text, error text, version_id uuid, content_hash text)
+		FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::integer[], $5::text[], $6::timestamptz[],
+			$7::timestamptz[], $8::integer[], $9::integer[], $10::text[], $11::text[], $12::uuid[], $13::text[])
+			AS x(tenant_id, id, lease_owner, attempt, status, next_attempt_at, finished_at, duration_ms,
+			     http_status, response_excerpt, error, version_id, content_hash)
 		WHERE r.tenant_id = x.tenant_id AND r.id = x.id AND r.status = 'running'
 		  AND r.lease_owner = x.lease_owner AND r.attempt = x.attempt
-		RETURNING r.tenant_id, r.id, r.schedule_id, r.status`, string(doc))
+		RETURNING r.tenant_id, r.id, r.schedule_id, r.status`,
+		tenant.value(), id.value(), owner.value(), attempt.value(), status.value(), next.value(), finished.value(),
+		dur.value(), httpStatus.value(), excerpt.value(), errText.value(), version.value(), hash.value())
 	if err != nil {
 		return nil, fmt.Errorf("finish runs: %w", err)
 	}
@@ -609,15 +649,24 @@ func ApplyScheduleOutcomes(ctx context.Context, q Queryer, outs []ScheduleOutcom
 	if len(outs) == 0 {
 		return nil, nil
 	}
-	doc, err := json.Marshal(outs)
-	if err != nil {
-		return nil, err
+	var tenant, id, runAt, status, lastErr, successAt, reset, failures column
+	for _, o := range outs {
+		tenant.uuid(o.TenantID)
+		id.uuid(o.ID)
+		runAt.time(o.LastRunAt)
+		status.text(o.LastStatus)
+		lastErr.textPtr(o.LastError)
+		successAt.timePtr(o.LastSuccessAt)
+		reset.bool(o.Reset)
+		failures.int(o.Failures)
 	}
 	var paused []PausedSchedule
-	err = q.SelectContext(ctx, &paused, `
+	err := q.SelectContext(ctx, &paused, `
 		WITH x AS MATERIALIZED (
-			SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id uuid, id uuid, last_run_at timestamptz,
-				last_status text, last_error text, last_success_at timestamptz, reset boolean, failures integer)
+			SELECT x.tenant_id, x.id, x.last_run_at, x.last_status, x.last_error, x.last_success_at, x.reset, x.failures
+			FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::timestamptz[],
+				$7::boolean[], $8::integer[])
+				AS x(tenant_id, id, last_run_at, last_status, last_error, last_success_at, reset, failures)
 		), upd AS (
 			UPDATE tenant_extension_schedule s
 			SET last_run_at = x.last_run_at, last_run_status = x.last_status, last_error = x.last_error,
@@ -627,7 +676,7 @@ func ApplyScheduleOutcomes(ctx context.Context, q Queryer, outs []ScheduleOutcom
 			WHERE s.tenant_id = x.tenant_id AND s.id = x.id
 			RETURNING s.tenant_id, s.id, s.install_id, s.enabled, s.pause_after_failures, s.consecutive_failures, s.last_error
 		), released AS (
-			UPDATE tenant_extension_schedule_run r SET next_attempt_at = $2
+			UPDATE tenant_extension_schedule_run r SET next_attempt_at = $9
 			FROM (
 				SELECT DISTINCT ON (h.tenant_id, h.schedule_id) h.tenant_id, h.id
 				FROM x
@@ -646,7 +695,9 @@ func ApplyScheduleOutcomes(ctx context.Context, q Queryer, outs []ScheduleOutcom
 			WHERE r.tenant_id = p.tenant_id AND r.id = p.id
 		)
 		SELECT tenant_id, id, install_id, consecutive_failures, last_error FROM upd
-		WHERE enabled AND pause_after_failures > 0 AND consecutive_failures >= pause_after_failures`, string(doc), releaseAt)
+		WHERE enabled AND pause_after_failures > 0 AND consecutive_failures >= pause_after_failures`,
+		tenant.value(), id.value(), runAt.value(), status.value(), lastErr.value(), successAt.value(), reset.value(),
+		failures.value(), releaseAt)
 	if err != nil {
 		return nil, fmt.Errorf("update schedules after runs: %w", err)
 	}

@@ -42,7 +42,7 @@ func NewClient(baseURL string, timeout time.Duration, maxResponseBytes int64, ht
 		maxResponseBytes = DefaultMaxResponseBytes
 	}
 	if httpClient == nil {
-		httpClient = &http.Client{}
+		httpClient = NewHTTPClient(defaultIdleConns)
 	}
 	return &Client{
 		baseURL:          strings.TrimRight(baseURL, "/"),
@@ -51,6 +51,24 @@ func NewClient(baseURL string, timeout time.Duration, maxResponseBytes int64, ht
 		httpClient:       httpClient,
 		newID:            func() string { return uuid.NewString() },
 	}
+}
+
+// defaultIdleConns is the keep-alive pool of NewClient's default HTTP
+// client.
+const defaultIdleConns = 64
+
+// NewHTTPClient returns an HTTP client for a runner that keeps up to
+// idleConns connections alive to it, sized to the calls made at once (the
+// scheduler's workers). http.DefaultTransport keeps only 2 per host: with
+// more calls in flight, the connections beyond two are closed after each
+// call, so most calls pay a new TCP connection (and leave a TIME_WAIT
+// socket behind) at thousands of runs per second.
+func NewHTTPClient(idleConns int) *http.Client {
+	idleConns = max(idleConns, 2)
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = idleConns
+	t.MaxIdleConnsPerHost = idleConns
+	return &http.Client{Transport: t}
 }
 
 // Call is what the caller knows about one attempt of a run. The client turns

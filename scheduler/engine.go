@@ -202,12 +202,19 @@ type Engine struct {
 	wakeDispatch chan struct{}
 	results      chan outcome
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// inflight: runs leased to this engine, from claim until their result
+	// is written (leases renewed, never requeued as unstarted).
 	inflight map[runKey]struct{}
-	reserved int          // worker slots booked by claims in progress
-	claimMu  sync.RWMutex // claims share it; requeueUnstarted excludes them
-	started  bool
-	stopped  bool
+	// finishing: the subset of inflight whose call has ended, its result
+	// taken by a finisher but not yet committed. They hold neither a
+	// worker slot nor a place under the tenant cap: the claim does not
+	// count them among the tenant's runs in flight.
+	finishing map[runKey]struct{}
+	reserved  int          // worker slots booked by claims in progress
+	claimMu   sync.RWMutex // claims share it; requeueUnstarted excludes them
+	started   bool
+	stopped   bool
 
 	runCtx     context.Context // cancels runner calls (after the stop grace)
 	cancelRuns context.CancelFunc
@@ -232,6 +239,7 @@ func NewEngine(conn *sqlx.DB, client Executor, opts Options) *Engine {
 		wakeDispatch: make(chan struct{}, 1),
 		results:      make(chan outcome, opts.Workers),
 		inflight:     map[runKey]struct{}{},
+		finishing:    map[runKey]struct{}{},
 	}
 }
 
@@ -506,8 +514,9 @@ func (e *Engine) dispatchLoop() {
 func (e *Engine) reserve() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	free := e.opts.Workers - len(e.inflight) - e.reserved
-	if len(e.inflight)+e.reserved > 0 && free < min(e.opts.Workers/4, 64) {
+	executing := len(e.inflight) - len(e.finishing)
+	free := e.opts.Workers - executing - e.reserved
+	if executing+e.reserved > 0 && free < min(e.opts.Workers/4, 64) {
 		return 0
 	}
 	n := max(min(free, e.opts.BatchSize), 0)
@@ -531,17 +540,23 @@ func (e *Engine) requeueUnstarted() (int64, error) {
 	return db.RequeueUnstartedRuns(ctx, e.conn, e.opts.ProcessID, refs)
 }
 
-// busy is the number of runs this engine has in flight.
+// busy is the number of runner calls this engine has in flight.
 func (e *Engine) busy() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return len(e.inflight)
+	return len(e.inflight) - len(e.finishing)
 }
 
-func (e *Engine) freeSlots() int {
+// finishingRuns lists the runs whose call has ended and whose result is
+// not yet committed: the claim leaves them out of the tenant cap.
+func (e *Engine) finishingRuns() []uuid.UUID {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.opts.Workers - len(e.inflight)
+	ids := make([]uuid.UUID, 0, len(e.finishing))
+	for k := range e.finishing {
+		ids = append(ids, k.id)
+	}
+	return ids
 }
 
 // renewLoop extends the leases of the runs in flight every third of the

@@ -37,7 +37,7 @@ type outcome struct {
 	// disable, when set, disables the schedule with this reason.
 	disable  string
 	retry    bool
-	inflight bool // holds a worker slot until written
+	inflight bool // a run of e.inflight, leased until written
 	duration time.Duration
 }
 
@@ -46,7 +46,8 @@ func (e *Engine) dispatchOnce(ctx context.Context, n int) (int, error) {
 	start := time.Now()
 	now := e.now()
 	e.claimMu.RLock()
-	runs, err := db.ClaimRuns(ctx, e.conn, e.opts.ProcessID, now, now.Add(e.opts.LeaseDuration), n, e.opts.TenantConcurrency)
+	runs, err := db.ClaimRuns(ctx, e.conn, e.opts.ProcessID, now, now.Add(e.opts.LeaseDuration), n, e.opts.TenantConcurrency,
+		e.finishingRuns())
 	if err == nil {
 		// Once per batch: each schedule, install and endpoint read once.
 		// On failure the claimed runs are not registered, so the requeue
@@ -286,6 +287,7 @@ func (e *Engine) finishLoop() {
 			}
 		}
 		linger.Stop()
+		e.finish(batch)
 		e.writeBatch(batch)
 	}
 }
@@ -324,12 +326,29 @@ func (e *Engine) writeBatch(batch []outcome) {
 	}
 }
 
-// release frees the worker slots of a written batch and counts it.
+// finish frees the worker slots and tenant-cap places of a batch of
+// ended calls as soon as a finisher holds their results: the next claim
+// need not wait for the batch's commit. The runs stay leased (renewed,
+// and fenced at the write) until release.
+func (e *Engine) finish(batch []outcome) {
+	e.mu.Lock()
+	for _, o := range batch {
+		if o.inflight {
+			e.finishing[runKey{o.row.TenantID, o.row.ID}] = struct{}{}
+		}
+	}
+	e.mu.Unlock()
+	signal(e.wakeDispatch)
+}
+
+// release forgets the runs of a written batch and counts it.
 func (e *Engine) release(batch []outcome, applied map[runKey]string) {
 	e.mu.Lock()
 	for _, o := range batch {
 		if o.inflight {
-			delete(e.inflight, runKey{o.row.TenantID, o.row.ID})
+			k := runKey{o.row.TenantID, o.row.ID}
+			delete(e.inflight, k)
+			delete(e.finishing, k)
 		}
 	}
 	e.mu.Unlock()

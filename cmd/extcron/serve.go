@@ -121,7 +121,8 @@ func serve(ctx context.Context, e env) error {
 	// reconciliation on demand.
 	metricsRegistry := prometheus.NewRegistry()
 	metricsRegistry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	engine := scheduler.NewEngine(d.conn, runner.NewClient(runnerURL, e.cfg.RunnerTimeout, e.cfg.RunnerMaxResponse, nil), scheduler.Options{
+	engine := scheduler.NewEngine(d.conn, runner.NewClient(runnerURL, e.cfg.RunnerTimeout, e.cfg.RunnerMaxResponse,
+		runner.NewHTTPClient(e.cfg.Workers)), scheduler.Options{
 		DatabaseURL:       d.url,
 		Workers:           e.cfg.Workers,
 		TenantConcurrency: e.cfg.TenantConcurrency,

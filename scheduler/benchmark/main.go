@@ -182,9 +182,9 @@ func endToEnd(ctx context.Context, conn *sqlx.DB, url string, n, perSecond int) 
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	eng := scheduler.NewEngine(conn, runner.NewClient(srv.URL, 10*time.Second, 0, &http.Client{Transport: &http.Transport{
-		MaxIdleConnsPerHost: 600, MaxConnsPerHost: 0}}), scheduler.Options{
-		DatabaseURL: url, Workers: 1000, BatchSize: 1000, PollInterval: time.Second, Logger: logger, ReconcileInterval: -1})
+	const workers = 1000
+	eng := scheduler.NewEngine(conn, runner.NewClient(srv.URL, 10*time.Second, 0, runner.NewHTTPClient(workers)), scheduler.Options{
+		DatabaseURL: url, Workers: workers, BatchSize: 1000, PollInterval: time.Second, Logger: logger, ReconcileInterval: -1})
 	check(eng.Start(ctx))
 	deadline := time.Now().Add(10*time.Minute + spread)
 	for {
@@ -242,7 +242,7 @@ func explainRunClaim(ctx context.Context, conn *sqlx.DB, n int) {
 	now := time.Now()
 	t0 := time.Now()
 	check(tx.SelectContext(ctx, &plan, `EXPLAIN (ANALYZE, COSTS OFF) `+db.ClaimRunsQuery,
-		"bench", now, now.Add(time.Minute), 500, 10, 2000))
+		"bench", now, now.Add(time.Minute), 500, 10, 2000, pq.Array([]string{})))
 	fmt.Fprintf(os.Stderr, "run claim plan (%d queued, %s):\n  %s\n", n, time.Since(t0), strings.Join(plan, "\n  "))
 }
 
