@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
 
@@ -15,6 +16,24 @@ import (
 // finish, schedule bookkeeping) as one typed array per column expanded
 // with unnest (see column), the rare ones as a JSON document expanded
 // with jsonb_to_recordset.
+
+// WithBatchTx runs fn in a transaction for the engine's batch statements.
+// Those join a batch (an unnest of a few hundred keys) to a large table by
+// its primary key. The planner's cost model, which assumes index pages
+// are read from disk, often prefers hashing the whole table for that: a
+// scan of every timer, schedule or run in flight per batch, growing with
+// the table, where a probe per key is all the work there is. Hash and
+// merge joins are turned off for these transactions only.
+func WithBatchTx(ctx context.Context, conn *sqlx.DB, fn func(tx *sqlx.Tx) error) error {
+	return WithTx(ctx, conn, func(tx *sqlx.Tx) error {
+		// One round trip: without arguments this is a simple query, which
+		// may hold several statements.
+		if _, err := tx.ExecContext(ctx, `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off`); err != nil {
+			return fmt.Errorf("plan settings: %w", err)
+		}
+		return fn(tx)
+	})
+}
 
 // DueTimer is a timer claimed by a fire cycle.
 type DueTimer struct {
@@ -43,9 +62,90 @@ func ClaimDueTimers(ctx context.Context, q Queryer, now time.Time, limit int) ([
 	return out, nil
 }
 
+// TimerClaim is a fire cycle's claim bounded by what the claiming process
+// can start: at most Limit timers, and per tenant at most its room (Room
+// when listed, else TenantCap). Tenants listed in Full are not even
+// locked. Timers due at or before Overdue are taken whatever the room: they
+// have waited long enough in their timer and are recorded as queued runs.
+type TimerClaim struct {
+	Due       time.Time
+	Overdue   time.Time
+	Limit     int
+	TenantCap int
+	Room      map[uuid.UUID]int
+	Full      []uuid.UUID
+}
+
+// ClaimTimersWithRoom claims per TimerClaim. more reports that due timers
+// were left behind (over a tenant's room, or beyond the candidates looked
+// at): the caller should look again when room frees up.
+func ClaimTimersWithRoom(ctx context.Context, q Queryer, c TimerClaim) (timers []DueTimer, more bool, err error) {
+	var roomT, roomN column
+	for t, n := range c.Room {
+		roomT.uuid(t)
+		roomN.int(n)
+	}
+	var full column
+	for _, t := range c.Full {
+		full.uuid(t)
+	}
+	// Candidates beyond the limit let capped tenants' timers be passed
+	// over and the batch still be filled from others.
+	scan := min(max(c.Limit*2, 100), 10000)
+	var rows []struct {
+		DueTimer
+		Candidates int  `db:"candidates"`
+		HeldBack   bool `db:"held_back"`
+	}
+	err = q.SelectContext(ctx, &rows, `
+		WITH cand AS MATERIALIZED (
+			SELECT tenant_id, key, schedule_id, next_fire_at
+			FROM scheduler_timer
+			WHERE NOT paused AND next_fire_at IS NOT NULL AND next_fire_at <= $1
+			  AND (tenant_id <> ALL ($8::uuid[]) OR next_fire_at <= $6)
+			ORDER BY next_fire_at
+			LIMIT $2
+			FOR UPDATE SKIP LOCKED
+		), ranked AS (
+			SELECT cand.*, row_number() OVER (PARTITION BY tenant_id ORDER BY next_fire_at, key) AS rn
+			FROM cand
+		)
+		SELECT k.tenant_id, k.key, k.schedule_id, k.next_fire_at, (SELECT count(*) FROM cand) AS candidates,
+		       cardinality($8::uuid[]) > 0 AND EXISTS (
+		           SELECT 1 FROM scheduler_timer f
+		           WHERE NOT f.paused AND f.next_fire_at IS NOT NULL AND f.next_fire_at <= $1
+		             AND f.tenant_id = ANY ($8::uuid[])) AS held_back
+		FROM ranked k
+		LEFT JOIN unnest($3::uuid[], $4::integer[]) AS r(tenant_id, room) ON r.tenant_id = k.tenant_id
+		WHERE k.rn <= coalesce(r.room, $5) OR k.next_fire_at <= $6
+		ORDER BY k.next_fire_at
+		LIMIT $7`,
+		c.Due, scan, roomT.value(), roomN.value(), c.TenantCap, c.Overdue, c.Limit, full.value())
+	if err != nil {
+		return nil, false, fmt.Errorf("claim due timers: %w", err)
+	}
+	timers = make([]DueTimer, len(rows))
+	candidates, heldBack := 0, false
+	for i, r := range rows {
+		timers[i], candidates, heldBack = r.DueTimer, r.Candidates, r.HeldBack
+	}
+	if len(rows) == 0 && len(c.Full) > 0 {
+		// Nothing claimed: the select above returned no row to carry the
+		// flag, so ask on its own.
+		err = q.GetContext(ctx, &heldBack, `
+			SELECT EXISTS (SELECT 1 FROM scheduler_timer
+			               WHERE NOT paused AND next_fire_at IS NOT NULL AND next_fire_at <= $1
+			                 AND tenant_id = ANY ($2::uuid[]))`, c.Due, full.value())
+		if err != nil {
+			return nil, false, fmt.Errorf("look for held-back timers: %w", err)
+		}
+	}
+	return timers, heldBack || candidates > len(rows) || candidates == scan, nil
+}
+
 // FireSchedule is what a fire cycle needs to know about a claimed timer's
-// schedule: its timing and policies, whether it may run, and its runs in
-// flight.
+// schedule: its timing and policies, whether it may run, its runs in
+// flight, and what a call needs, so a run can start right away.
 type FireSchedule struct {
 	TenantID             uuid.UUID  `db:"tenant_id"`
 	ID                   uuid.UUID  `db:"id"`
@@ -62,6 +162,21 @@ type FireSchedule struct {
 	Active               int        `db:"active"`
 	Queued               int        `db:"queued"`
 	ActiveRunID          *uuid.UUID `db:"active_run_id"`
+
+	EndpointID       uuid.UUID       `db:"endpoint_id"`
+	Payload          json.RawMessage `db:"payload_json"`
+	RetryMaxAttempts int             `db:"retry_max_attempts"`
+	ExtensionID      *uuid.UUID      `db:"extension_id"`
+	VersionID        *uuid.UUID      `db:"version_id"`
+	Version          *string         `db:"version"`
+	ContentHash      *string         `db:"content_hash"`
+	Config           []byte          `db:"config"`
+	Providers        []byte          `db:"providers"`
+	Secrets          []byte          `db:"secrets_ciphertext"`
+	EndpointFound    bool            `db:"endpoint_found"`
+	EndpointVersion  *uuid.UUID      `db:"endpoint_version"`
+	EndpointMethod   *string         `db:"endpoint_method"`
+	EndpointPath     *string         `db:"endpoint_path"`
 }
 
 // ScheduleRef names a schedule of a tenant.
@@ -71,22 +186,31 @@ type ScheduleRef struct {
 }
 
 // LoadFireSchedules loads the schedules of a batch of claimed timers by
-// key (the claim itself never joins tenant tables).
+// key (the claim itself never joins tenant tables), with their install,
+// version and endpoint as they are now.
 func LoadFireSchedules(ctx context.Context, q Queryer, refs []ScheduleRef) ([]FireSchedule, error) {
-	doc, err := json.Marshal(refs)
-	if err != nil {
-		return nil, err
+	var tenant, id column
+	for _, r := range refs {
+		tenant.uuid(r.TenantID)
+		id.uuid(r.ID)
 	}
 	var out []FireSchedule
-	err = q.SelectContext(ctx, &out, `
+	err := q.SelectContext(ctx, &out, `
 		SELECT s.tenant_id, s.id, s.install_id, s.cron, s.timezone, s.enabled, s.overlap_policy,
 		       s.catchup_policy, s.catchup_window_seconds,
 		       i.id IS NOT NULL AS install_found, coalesce(i.enabled, false) AS install_enabled,
 		       coalesce(t.schedules_suspended, false) AS tenant_suspended,
-		       a.active, a.queued, a.active_run_id
-		FROM jsonb_to_recordset($1::jsonb) AS k(tenant_id uuid, id uuid)
+		       a.active, a.queued, a.active_run_id,
+		       s.endpoint_id, coalesce(s.payload_json, 'null') AS payload_json, s.retry_max_attempts,
+		       i.extension_id, i.version_id, v.version, v.content_hash, i.config,
+		       to_jsonb(i.providers) AS providers, i.secrets_ciphertext,
+		       ep.id IS NOT NULL AS endpoint_found, ep.version_id AS endpoint_version,
+		       ep.method AS endpoint_method, ep.path AS endpoint_path
+		FROM unnest($1::uuid[], $2::uuid[]) AS k(tenant_id, id)
 		JOIN tenant_extension_schedule s ON s.tenant_id = k.tenant_id AND s.id = k.id
 		LEFT JOIN tenant_extension_install i ON i.tenant_id = s.tenant_id AND i.id = s.install_id
+		LEFT JOIN extension_version v ON v.id = i.version_id
+		LEFT JOIN extension_api_endpoint ep ON ep.id = s.endpoint_id
 		LEFT JOIN tenant t ON t.id = s.tenant_id
 		CROSS JOIN LATERAL (
 			SELECT count(*) AS active,
@@ -94,9 +218,35 @@ func LoadFireSchedules(ctx context.Context, q Queryer, refs []ScheduleRef) ([]Fi
 			       (array_agg(r.id ORDER BY r.created_at))[1] AS active_run_id
 			FROM tenant_extension_schedule_run r
 			WHERE r.tenant_id = s.tenant_id AND r.schedule_id = s.id AND r.status IN ('queued', 'running')
-		) a`, string(doc))
+		) a`, tenant.value(), id.value())
 	if err != nil {
 		return nil, fmt.Errorf("load schedules of due timers: %w", err)
+	}
+	return out, nil
+}
+
+// CountRunningElsewhere counts, per tenant, the runs in flight under
+// other lease owners than owner: with the owner's own count (kept in
+// memory) it bounds what the owner may start under the tenant cap.
+func CountRunningElsewhere(ctx context.Context, q Queryer, owner string, tenants []uuid.UUID) (map[uuid.UUID]int, error) {
+	var ids column
+	for _, t := range tenants {
+		ids.uuid(t)
+	}
+	var rows []struct {
+		TenantID uuid.UUID `db:"tenant_id"`
+		N        int       `db:"n"`
+	}
+	err := q.SelectContext(ctx, &rows, `
+		SELECT tenant_id, count(*) AS n FROM tenant_extension_schedule_run
+		WHERE status = 'running' AND tenant_id = ANY ($1::uuid[]) AND lease_owner <> $2
+		GROUP BY tenant_id`, ids.value(), owner)
+	if err != nil {
+		return nil, fmt.Errorf("count runs in flight elsewhere: %w", err)
+	}
+	out := make(map[uuid.UUID]int, len(rows))
+	for _, r := range rows {
+		out[r.TenantID] = r.N
 	}
 	return out, nil
 }
@@ -116,6 +266,12 @@ type NewRun struct {
 	Error         *string    `json:"error"`
 	FinishedAt    *time.Time `json:"finished_at"`
 	CreatedAt     time.Time  `json:"created_at"`
+	// A run started by the fire cycle itself is written running, as its
+	// first attempt, under the firing process's lease.
+	Attempt        int        `json:"attempt"`
+	LeaseOwner     *string    `json:"lease_owner"`
+	LeaseExpiresAt *time.Time `json:"lease_expires_at"`
+	StartedAt      *time.Time `json:"started_at"`
 }
 
 // InsertedRun reports a run row that was actually written.
@@ -161,7 +317,12 @@ type ScheduleFireUpdate struct {
 // whichever process, is never recorded twice.
 func RecordFire(ctx context.Context, q Queryer, runs []NewRun, timers []TimerChange, schedules []ScheduleFireUpdate) ([]InsertedRun, error) {
 	var rTenant, rID, rSched, rInstall, rTrigger, rFor, rInvocation, rStatus, rError, rFinished, rNext, rCreated column
+	var rAttempt, rOwner, rLease, rStarted column
 	for _, r := range runs {
+		rAttempt.int(r.Attempt)
+		rOwner.textPtr(r.LeaseOwner)
+		rLease.timePtr(r.LeaseExpiresAt)
+		rStarted.timePtr(r.StartedAt)
 		rTenant.uuid(r.TenantID)
 		rID.uuid(r.ID)
 		rSched.uuid(r.ScheduleID)
@@ -202,13 +363,15 @@ func RecordFire(ctx context.Context, q Queryer, runs []NewRun, timers []TimerCha
 		WITH ins AS (
 			INSERT INTO tenant_extension_schedule_run (
 				tenant_id, id, schedule_id, install_id, trigger, scheduled_for, invocation_id, attempt,
-				status, error, finished_at, next_attempt_at, created_at)
-			SELECT x.tenant_id, x.id, x.schedule_id, x.install_id, x.trigger, x.scheduled_for, x.invocation_id, 0,
-			       x.status, x.error, x.finished_at, x.next_attempt_at, x.created_at
+				status, error, finished_at, next_attempt_at, created_at, lease_owner, lease_expires_at, started_at)
+			SELECT x.tenant_id, x.id, x.schedule_id, x.install_id, x.trigger, x.scheduled_for, x.invocation_id,
+			       x.attempt, x.status, x.error, x.finished_at, x.next_attempt_at, x.created_at,
+			       x.lease_owner, x.lease_expires_at, x.started_at
 			FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::timestamptz[], $7::uuid[],
-				$8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[])
+				$8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[],
+				$24::integer[], $25::text[], $26::timestamptz[], $27::timestamptz[])
 				AS x(tenant_id, id, schedule_id, install_id, trigger, scheduled_for, invocation_id, status, error,
-				     finished_at, next_attempt_at, created_at)
+				     finished_at, next_attempt_at, created_at, attempt, lease_owner, lease_expires_at, started_at)
 			ON CONFLICT DO NOTHING
 			RETURNING tenant_id, id, schedule_id, status, scheduled_for
 		), timers AS (
@@ -230,7 +393,8 @@ func RecordFire(ctx context.Context, q Queryer, runs []NewRun, timers []TimerCha
 		rTenant.value(), rID.value(), rSched.value(), rInstall.value(), rTrigger.value(), rFor.value(),
 		rInvocation.value(), rStatus.value(), rError.value(), rFinished.value(), rNext.value(), rCreated.value(),
 		tTenant.value(), tKey.value(), tNext.value(), tPaused.value(),
-		sTenant.value(), sID.value(), sNext.value(), sSetErr.value(), sErr.value(), sStatus.value(), sRunAt.value())
+		sTenant.value(), sID.value(), sNext.value(), sSetErr.value(), sErr.value(), sStatus.value(), sRunAt.value(),
+		rAttempt.value(), rOwner.value(), rLease.value(), rStarted.value())
 	if err != nil {
 		return nil, fmt.Errorf("record fire cycle: %w", err)
 	}
@@ -517,6 +681,18 @@ func LockExpiredRuns(ctx context.Context, q Queryer, now time.Time, limit int) (
 		return nil, fmt.Errorf("lock expired runs: %w", err)
 	}
 	return out, nil
+}
+
+// AnyLeaseExpired reports whether a running run's lease expired at now
+// (a probe of the lease index).
+func AnyLeaseExpired(ctx context.Context, q Queryer, now time.Time) (bool, error) {
+	var any bool
+	err := q.GetContext(ctx, &any, `
+		SELECT EXISTS (SELECT 1 FROM tenant_extension_schedule_run WHERE status = 'running' AND lease_expires_at <= $1)`, now)
+	if err != nil {
+		return false, fmt.Errorf("look for expired leases: %w", err)
+	}
+	return any, nil
 }
 
 // RenewLeases extends owner's leases on the given runs.

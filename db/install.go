@@ -184,24 +184,19 @@ func FindInstallSecrets(ctx context.Context, q Queryer, tenantID, id uuid.UUID) 
 	return ct, notFound(err)
 }
 
-// DeleteInstall removes an install and everything that hangs off it, in
-// the order the foreign keys require (none of them cascade): run history,
-// the job runner's timers, the schedules, then the install row. Registry
-// rows stay.
+// DeleteInstall removes an install and everything that hangs off it (no
+// foreign key cascades): the job runner's timers, run history, the
+// schedules, then the install row. Registry rows stay.
+//
+// The order keeps writers out. Deleting the timers waits for a fire cycle
+// holding one and stops later ones; locking the schedules waits for a
+// run-now in progress (it holds its schedule's row) and stops later ones;
+// only then are the runs deleted, so none is written after.
 func DeleteInstall(ctx context.Context, q Queryer, tenantID, id uuid.UUID) (UninstallCounts, error) {
 	var c UninstallCounts
-	res, err := q.ExecContext(ctx, `
-		DELETE FROM tenant_extension_schedule_run
-		WHERE tenant_id = $1 AND install_id = $2`, tenantID, id)
-	if err != nil {
-		return c, fmt.Errorf("delete runs of install %s: %w", id, err)
-	}
-	if c.Runs, err = res.RowsAffected(); err != nil {
-		return c, err
-	}
 	// Timers are keyed extsched:<install_id>:<schedule_id>; the schedule_id
 	// branch also catches a timer whose key was written differently.
-	res, err = q.ExecContext(ctx, `
+	res, err := q.ExecContext(ctx, `
 		DELETE FROM scheduler_timer
 		WHERE tenant_id = $1
 		  AND (key LIKE $3
@@ -212,6 +207,20 @@ func DeleteInstall(ctx context.Context, q Queryer, tenantID, id uuid.UUID) (Unin
 		return c, fmt.Errorf("delete timers of install %s: %w", id, err)
 	}
 	if c.Timers, err = res.RowsAffected(); err != nil {
+		return c, err
+	}
+	if _, err := q.ExecContext(ctx, `
+		SELECT 1 FROM tenant_extension_schedule WHERE tenant_id = $1 AND install_id = $2 FOR UPDATE`,
+		tenantID, id); err != nil {
+		return c, fmt.Errorf("lock schedules of install %s: %w", id, err)
+	}
+	res, err = q.ExecContext(ctx, `
+		DELETE FROM tenant_extension_schedule_run
+		WHERE tenant_id = $1 AND install_id = $2`, tenantID, id)
+	if err != nil {
+		return c, fmt.Errorf("delete runs of install %s: %w", id, err)
+	}
+	if c.Runs, err = res.RowsAffected(); err != nil {
 		return c, err
 	}
 	res, err = q.ExecContext(ctx, `

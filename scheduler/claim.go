@@ -43,31 +43,73 @@ func loadTiming(expr, zone string) timing {
 
 // fireStats counts what one fire cycle recorded.
 type fireStats struct {
-	timers  int
-	queued  int
-	errored int
+	timers   int
+	queued   int
+	started  int
+	deferred int
+	errored  int
 }
 
 // fireOnce is one fire transaction: claim a batch of due timers, load
 // their schedules, decide every fire time (catch-up, overlap, run-time
 // checks), write the runs, advance the timers and the schedules'
-// next_run_at. It returns the number of timers claimed.
-func (e *Engine) fireOnce(ctx context.Context) (int, error) {
+// next_run_at, and start the runs it has room for.
+//
+// The timer is the queue: a cycle claims only as many due timers as this
+// process has free workers, and per tenant only what the tenant cap
+// leaves, and writes their runs straight as running under its lease. No
+// queued row is written, claimed and rewritten on the way. A timer left
+// behind stays due and is fired when room frees up, with its nominal fire
+// time (so lateness shows); once it has waited QueueAfter it is recorded
+// as a queued run like any other (visible in the history, and taken by
+// whichever process has room first).
+//
+// full reports that the claim took as many timers as it could (look again
+// at once); more, that due timers were left behind for lack of room.
+func (e *Engine) fireOnce(ctx context.Context) (full, more bool, err error) {
 	start := time.Now()
 	now := e.now()
+	slots, room, capped := e.reserveFire()
+	e.claimMu.RLock()
+	defer e.claimMu.RUnlock()
 	var stats fireStats
 	var recorded []db.InsertedRun
-	err := db.WithTx(ctx, e.conn, func(tx *sqlx.Tx) error {
-		timers, err := db.ClaimDueTimers(ctx, tx, now, e.opts.BatchSize)
+	var p firePlan
+	err = db.WithBatchTx(ctx, e.conn, func(tx *sqlx.Tx) error {
+		p = firePlan{}
+		var timers []db.DueTimer
+		var err error
+		overdue := now.Add(-e.opts.QueueAfter)
+		if slots == 0 {
+			// No worker free: only timers that have waited long enough are
+			// taken, to be recorded as queued.
+			timers, err = db.ClaimDueTimers(ctx, tx, overdue, e.opts.BatchSize)
+			more = true
+		} else {
+			timers, more, err = db.ClaimTimersWithRoom(ctx, tx, db.TimerClaim{Due: now, Overdue: overdue,
+				Limit: slots, TenantCap: e.opts.TenantConcurrency, Room: room, Full: capped})
+			full = len(timers) == slots
+		}
 		if err != nil || len(timers) == 0 {
 			return err
 		}
 		stats = fireStats{timers: len(timers)}
 		refs := make([]db.ScheduleRef, len(timers))
+		tenants := make([]uuid.UUID, 0, 8)
+		seen := map[uuid.UUID]bool{}
 		for i, t := range timers {
 			refs[i] = db.ScheduleRef{TenantID: t.TenantID, ID: t.ScheduleID}
+			if !seen[t.TenantID] {
+				seen[t.TenantID] = true
+				tenants = append(tenants, t.TenantID)
+			}
 		}
 		scheds, err := db.LoadFireSchedules(ctx, tx, refs)
+		if err != nil {
+			return err
+		}
+		// Other processes' runs in flight count toward the tenant cap too.
+		elsewhere, err := db.CountRunningElsewhere(ctx, tx, e.opts.ProcessID, tenants)
 		if err != nil {
 			return err
 		}
@@ -75,9 +117,18 @@ func (e *Engine) fireOnce(ctx context.Context) (int, error) {
 		for i := range scheds {
 			byKey[runKey{scheds[i].TenantID, scheds[i].ID}] = &scheds[i]
 		}
-		var p firePlan
+		left := &startBudget{slots: slots, room: room, cap: e.opts.TenantConcurrency, elsewhere: elsewhere}
 		for _, t := range timers {
-			e.planTimer(&p, t, byKey[runKey{t.TenantID, t.ScheduleID}], now)
+			var tp firePlan
+			s := byKey[runKey{t.TenantID, t.ScheduleID}]
+			e.planTimer(&tp, t, s, now)
+			switch e.startOrDefer(&tp, t, s, left, overdue, now) {
+			case timerDeferred:
+				stats.deferred++
+				more = true
+				continue
+			}
+			p.add(tp)
 		}
 		stats.errored = p.errored
 		if recorded, err = db.RecordFire(ctx, tx, p.runs, p.timers, p.schedules); err != nil {
@@ -94,21 +145,126 @@ func (e *Engine) fireOnce(ctx context.Context) (int, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return 0, err
+	// Runs written running are ours to execute: register them before the
+	// claim lock is released (requeueUnstarted must see them as executing).
+	var startRuns []db.ClaimedRun
+	if err == nil {
+		startRuns = p.started(recorded)
 	}
+	e.mu.Lock()
+	e.unreserve(slots)
+	for _, r := range startRuns {
+		e.inflight[runKey{r.TenantID, r.ID}] = struct{}{}
+	}
+	e.mu.Unlock()
+	if err != nil {
+		return false, false, err
+	}
+	stats.started = len(startRuns)
 	if stats.timers > 0 {
 		e.opts.Metrics.claimed("timers", time.Since(start))
 		for _, r := range recorded {
 			e.opts.Metrics.runRecorded(r.Status)
 		}
-		e.log.Debug("fire cycle", "timers", stats.timers, "runs", len(recorded), "queued", stats.queued,
-			"errored", stats.errored, "took_ms", time.Since(start).Milliseconds())
+		e.log.Debug("fire cycle", "timers", stats.timers, "runs", len(recorded), "started", stats.started,
+			"queued", stats.queued, "deferred", stats.deferred, "errored", stats.errored,
+			"took_ms", time.Since(start).Milliseconds())
+	}
+	for _, r := range startRuns {
+		e.calls.Add(1)
+		go e.execute(r, now)
 	}
 	if stats.queued > 0 {
 		signal(e.wakeDispatch)
 	}
-	return stats.timers, nil
+	return full, more, nil
+}
+
+// reserveFire books worker slots for one fire cycle (as reserve does for
+// a run claim) and reports each tenant's room under the cap as far as this
+// process knows: tenants with runs executing here, and those at the cap.
+func (e *Engine) reserveFire() (slots int, room map[uuid.UUID]int, capped []uuid.UUID) {
+	slots = e.reserve()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	own := map[uuid.UUID]int{}
+	for k := range e.inflight {
+		if _, ended := e.finishing[k]; !ended {
+			own[k.tenantID]++
+		}
+	}
+	room = make(map[uuid.UUID]int, len(own))
+	for t, n := range own {
+		if n >= e.opts.TenantConcurrency {
+			capped = append(capped, t)
+		} else {
+			room[t] = e.opts.TenantConcurrency - n
+		}
+	}
+	return slots, room, capped
+}
+
+// startBudget is what a fire cycle may still start: free worker slots and
+// each tenant's room under the cap.
+type startBudget struct {
+	slots     int
+	room      map[uuid.UUID]int // this process's view; absent = the full cap
+	cap       int
+	elsewhere map[uuid.UUID]int // runs in flight in other processes
+}
+
+func (b *startBudget) take(tenant uuid.UUID, n int) bool {
+	r, ok := b.room[tenant]
+	if !ok {
+		r = b.cap
+	}
+	r -= b.elsewhere[tenant]
+	if n > b.slots || n > r {
+		return false
+	}
+	b.slots -= n
+	if !ok {
+		b.room[tenant] = b.cap
+	}
+	b.room[tenant] -= n
+	return true
+}
+
+type timerFate int
+
+const (
+	timerRecorded timerFate = iota
+	timerDeferred
+)
+
+// startOrDefer decides, for one timer's plan, whether its runs that may
+// start now are written running (room for all of them), queued (the timer
+// is overdue: it has waited long enough), or not at all yet (the timer
+// stays due, untouched, until room frees up).
+func (e *Engine) startOrDefer(tp *firePlan, t db.DueTimer, s *db.FireSchedule, b *startBudget, overdue, now time.Time) timerFate {
+	var ready []int
+	for i, r := range tp.runs {
+		if r.Status == "queued" && r.NextAttemptAt == "-infinity" {
+			ready = append(ready, i)
+		}
+	}
+	switch {
+	case len(ready) == 0:
+		return timerRecorded
+	case b.take(t.TenantID, len(ready)):
+		lease := now.Add(e.opts.LeaseDuration)
+		for _, i := range ready {
+			r := &tp.runs[i]
+			r.Status, r.Attempt = "running", 1
+			r.LeaseOwner, r.LeaseExpiresAt, r.StartedAt = &e.opts.ProcessID, &lease, &now
+			tp.sources = append(tp.sources, s)
+		}
+		return timerRecorded
+	case !t.NextFireAt.After(overdue):
+		return timerRecorded
+	default:
+		return timerDeferred
+	}
 }
 
 // firePlan accumulates the writes of one fire cycle.
@@ -117,6 +273,56 @@ type firePlan struct {
 	timers    []db.TimerChange
 	schedules []db.ScheduleFireUpdate
 	errored   int
+	// sources: the schedule of each run written running, in order.
+	sources []*db.FireSchedule
+}
+
+func (p *firePlan) add(o firePlan) {
+	p.runs = append(p.runs, o.runs...)
+	p.timers = append(p.timers, o.timers...)
+	p.schedules = append(p.schedules, o.schedules...)
+	p.errored += o.errored
+	p.sources = append(p.sources, o.sources...)
+}
+
+// started lists the runs written running that were actually inserted,
+// with what their call needs, taken from the schedules loaded by the
+// cycle (current as of the fire transaction).
+func (p *firePlan) started(recorded []db.InsertedRun) []db.ClaimedRun {
+	if len(p.sources) == 0 {
+		return nil
+	}
+	written := make(map[uuid.UUID]bool, len(recorded))
+	for _, r := range recorded {
+		if r.Status == "running" {
+			written[r.ID] = true
+		}
+	}
+	out := make([]db.ClaimedRun, 0, len(p.sources))
+	j := 0
+	for _, r := range p.runs {
+		if r.Status != "running" {
+			continue
+		}
+		s := p.sources[j]
+		j++
+		if !written[r.ID] {
+			continue
+		}
+		ep := s.EndpointID
+		out = append(out, db.ClaimedRun{
+			TenantID: r.TenantID, ID: r.ID, ScheduleID: r.ScheduleID, InstallID: r.InstallID,
+			Trigger: r.Trigger, ScheduledFor: r.ScheduledFor, InvocationID: r.InvocationID,
+			Attempt: r.Attempt, LeaseOwner: *r.LeaseOwner,
+			ScheduleFound: true, EndpointID: &ep, Payload: s.Payload, RetryMaxAttempts: s.RetryMaxAttempts,
+			InstallFound: s.InstallFound, InstallEnabled: s.InstallEnabled,
+			ExtensionID: s.ExtensionID, VersionID: s.VersionID, Version: s.Version, ContentHash: s.ContentHash,
+			Config: s.Config, Providers: s.Providers, Secrets: s.Secrets, TenantSuspended: s.TenantSuspended,
+			EndpointFound: s.EndpointFound, EndpointVersion: s.EndpointVersion,
+			EndpointMethod: s.EndpointMethod, EndpointPath: s.EndpointPath,
+		})
+	}
+	return out
 }
 
 // fireTime is one fire time to record and how.

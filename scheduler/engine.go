@@ -61,6 +61,10 @@ type Options struct {
 	// RetryBase and RetryMax bound the exponential retry backoff [10s, 5m].
 	RetryBase time.Duration
 	RetryMax  time.Duration
+	// QueueAfter is how long a due fire time may wait in its timer while
+	// this process has no room to start it (every worker busy, or its
+	// tenant at the cap) before it is recorded as a queued run [10s].
+	QueueAfter time.Duration
 	// CatchupMax bounds the runs of catch-up policy "all" [10].
 	CatchupMax int
 	// CatchupGrace is how late a fire time may be and still count as on
@@ -116,6 +120,9 @@ func (o *Options) defaults() {
 	}
 	if o.RetryMax <= 0 {
 		o.RetryMax = 5 * time.Minute
+	}
+	if o.QueueAfter <= 0 {
+		o.QueueAfter = 10 * time.Second
 	}
 	if o.CatchupMax <= 0 {
 		o.CatchupMax = 10
@@ -211,10 +218,13 @@ type Engine struct {
 	// worker slot nor a place under the tenant cap: the claim does not
 	// count them among the tenant's runs in flight.
 	finishing map[runKey]struct{}
-	reserved  int          // worker slots booked by claims in progress
-	claimMu   sync.RWMutex // claims share it; requeueUnstarted excludes them
-	started   bool
-	stopped   bool
+	reserved  int // worker slots booked by claims in progress
+	// starved: a loop found no slot only because another loop's claim had
+	// booked them; it is woken when those bookings are given back.
+	starved bool
+	claimMu sync.RWMutex // claims share it; requeueUnstarted excludes them
+	started bool
+	stopped bool
 
 	runCtx     context.Context // cancels runner calls (after the stop grace)
 	cancelRuns context.CancelFunc
@@ -427,7 +437,8 @@ func (e *Engine) backoff(failures int) bool {
 }
 
 // fireLoop claims due timers and records their runs, batch after batch,
-// then sleeps until the next one is due.
+// then sleeps until the next one is due, or until room frees up when due
+// timers were left behind for lack of it.
 func (e *Engine) fireLoop() {
 	defer e.loops.Done()
 	failures := 0
@@ -435,24 +446,37 @@ func (e *Engine) fireLoop() {
 		if e.loopCtx.Err() != nil {
 			return
 		}
-		n, err := e.fireOnce(e.loopCtx)
+		full, more, err := e.fireOnce(e.loopCtx)
 		if err != nil {
 			if e.loopCtx.Err() != nil {
 				return
 			}
 			failures++
 			e.log.Warn("fire cycle failed", "error", err, "failures", failures)
+			// A failed cycle may have committed runs written running
+			// without us hearing back: put back what we are not executing.
+			if n, err := e.requeueUnstarted(); err == nil && n > 0 {
+				e.log.Warn("runs started during a connection loss were queued again", "runs", n)
+			}
 			if !e.backoff(failures) {
 				return
 			}
 			continue
 		}
 		failures = 0
-		if n >= e.opts.BatchSize {
+		switch {
+		case full:
 			continue // more may be due right now
-		}
-		if !e.sleepUntilDue(e.wakeFire, false) {
-			return
+		case more:
+			// Due timers wait for room: a finished call signals wakeFire;
+			// the poll is the fallback (and takes overdue timers).
+			if !e.wait(e.wakeFire, e.pollDelay()) {
+				return
+			}
+		default:
+			if !e.sleepUntilDue(e.wakeFire, false) {
+				return
+			}
 		}
 	}
 }
@@ -517,11 +541,23 @@ func (e *Engine) reserve() int {
 	executing := len(e.inflight) - len(e.finishing)
 	free := e.opts.Workers - executing - e.reserved
 	if executing+e.reserved > 0 && free < min(e.opts.Workers/4, 64) {
+		e.starved = e.starved || e.reserved > 0
 		return 0
 	}
 	n := max(min(free, e.opts.BatchSize), 0)
 	e.reserved += n
 	return n
+}
+
+// unreserve gives back a claim's booked slots (the caller holds e.mu) and
+// wakes the loops that found none because of it.
+func (e *Engine) unreserve(n int) {
+	e.reserved -= n
+	if e.starved && n > 0 {
+		e.starved = false
+		signal(e.wakeFire)
+		signal(e.wakeDispatch)
+	}
 }
 
 // requeueUnstarted holds claimMu exclusively: no claim can be between its

@@ -57,7 +57,7 @@ func (e *Engine) dispatchOnce(ctx context.Context, n int) (int, error) {
 		}
 	}
 	e.mu.Lock()
-	e.reserved -= n
+	e.unreserve(n)
 	for _, r := range runs {
 		e.inflight[runKey{r.TenantID, r.ID}] = struct{}{}
 	}
@@ -298,7 +298,7 @@ func (e *Engine) writeBatch(batch []outcome) {
 		t0 := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		var applied map[runKey]string
-		err := db.WithTx(ctx, e.conn, func(tx *sqlx.Tx) error {
+		err := db.WithBatchTx(ctx, e.conn, func(tx *sqlx.Tx) error {
 			var err error
 			applied, err = e.writeOutcomes(ctx, tx, batch)
 			return err
@@ -338,6 +338,7 @@ func (e *Engine) finish(batch []outcome) {
 		}
 	}
 	e.mu.Unlock()
+	signal(e.wakeFire)
 	signal(e.wakeDispatch)
 }
 
@@ -480,6 +481,11 @@ func (e *Engine) writeOutcomes(ctx context.Context, tx *sqlx.Tx, batch []outcome
 // when its attempts are used up.
 func (e *Engine) recoverExpired(ctx context.Context) (int, error) {
 	now := e.now()
+	// The dispatch loop looks on every wake-up; almost always nothing has
+	// expired, which one read says without a transaction.
+	if any, err := db.AnyLeaseExpired(ctx, e.conn, now); err != nil || !any {
+		return 0, err
+	}
 	n := 0
 	err := db.WithTx(ctx, e.conn, func(tx *sqlx.Tx) error {
 		expired, err := db.LockExpiredRuns(ctx, tx, now, e.opts.BatchSize)

@@ -29,11 +29,14 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"extcron/db"
 	"extcron/db/pgcluster"
@@ -75,6 +78,11 @@ func main() {
 			_ = os.WriteFile(filepath.Join(os.TempDir(), "extcron-bench-server.log"), b, 0o644)
 		}()
 	}
+	if os.Getenv("BENCH_STATEMENTS") != "" {
+		// Per-statement totals of the first end-to-end case, on stderr.
+		settings["shared_preload_libraries"] = "pg_stat_statements"
+		settings["pg_stat_statements.track"] = "all"
+	}
 	cluster, err := pgcluster.New(filepath.Join(dir, "pg"), pgcluster.Options{Durable: true, MaxConnections: 300,
 		ExtraSettings: settings})
 	check(err)
@@ -100,15 +108,23 @@ func main() {
 		check(err)
 		check(pprof.StartCPUProfile(out))
 	}
+	if os.Getenv("BENCH_STATEMENTS") != "" {
+		mustExec(ctx, conn, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`)
+	}
 	endToEnd(ctx, conn, cluster.URL("extcron"), *schedules, 0)
 	pprof.StopCPUProfile()
+	if os.Getenv("BENCH_STATEMENTS") != "" {
+		printStatements(ctx, conn)
+	}
 	explainRunClaim(ctx, conn, *schedules)
 	if *onlyE2E {
 		return
 	}
 	endToEnd(ctx, conn, cluster.URL("extcron"), *schedules, *rate)
+	httpHop(ctx, *schedules)
 	if !*skipRiver {
-		riverBench(ctx, cluster.URL("river"), *jobs)
+		riverBench(ctx, cluster.URL("river"), *jobs, false)
+		riverBench(ctx, cluster.URL("river"), *schedules, true)
 	}
 	pgbench(cluster, "postgres")
 	claimCost(ctx, cluster.URL("claims"), *big)
@@ -127,11 +143,7 @@ func main() {
 func endToEnd(ctx context.Context, conn *sqlx.DB, url string, n, perSecond int) {
 	mustExec(ctx, conn, `TRUNCATE scheduler_timer, tenant_extension_schedule_run, tenant_extension_schedule,
 		tenant_extension_install, extension_api_endpoint, extension_version, extension, tenant, audit_event CASCADE`)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"status":200,"body_b64":"e30="}`))
-	}))
+	srv := noopRunner()
 	defer srv.Close()
 	extID, verID, epID := uuid.New(), uuid.New(), uuid.New()
 	mustExec(ctx, conn, `INSERT INTO extension (id, slug, publisher, name, display_name) VALUES ($1, 'bench.noop', 'bench', 'noop', 'Noop')`, extID)
@@ -176,25 +188,46 @@ func endToEnd(ctx context.Context, conn *sqlx.DB, url string, n, perSecond int) 
 		SELECT t::uuid, k, s::uuid, a::timestamptz
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[]) AS u(t, k, s, a, r)
 		ORDER BY r, t`, pq.Array(tt), pq.Array(tk), pq.Array(ts), pq.Array(ta), pq.Array(tr))
+	if os.Getenv("BENCH_HISTORY") != "" {
+		mustExec(ctx, conn, `
+			INSERT INTO tenant_extension_schedule_run (tenant_id, id, schedule_id, install_id, trigger, scheduled_for,
+				invocation_id, attempt, status, started_at, finished_at, created_at)
+			SELECT s.tenant_id, gen_random_uuid(), s.id, s.install_id, 'schedule', $1::timestamptz - g * interval '1 day',
+			       gen_random_uuid(), 1, 'success', $1::timestamptz - g * interval '1 day', $1::timestamptz - g * interval '1 day',
+			       $1::timestamptz - g * interval '1 day'
+			FROM tenant_extension_schedule s, generate_series(1, 3) g`, start)
+	}
 	mustExec(ctx, conn, `VACUUM ANALYZE`)
+	if os.Getenv("BENCH_STATEMENTS") != "" {
+		mustExec(ctx, conn, `SELECT pg_stat_statements_reset()`)
+	}
 	level := slog.LevelWarn
 	if os.Getenv("BENCH_DEBUG") != "" {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	const workers = 1000
+	// Completion is watched through the engine's own counter of runs whose
+	// final state is committed: polling the run table would take database
+	// time from the engine being measured. The figures below come from the
+	// run rows.
+	reg := prometheus.NewRegistry()
 	eng := scheduler.NewEngine(conn, runner.NewClient(srv.URL, 10*time.Second, 0, runner.NewHTTPClient(workers)), scheduler.Options{
-		DatabaseURL: url, Workers: workers, BatchSize: 1000, PollInterval: time.Second, Logger: logger, ReconcileInterval: -1})
+		DatabaseURL: url, Workers: workers, BatchSize: 1000, PollInterval: time.Second, Logger: logger, ReconcileInterval: -1,
+		Metrics: scheduler.NewMetrics(reg)})
 	check(eng.Start(ctx))
 	deadline := time.Now().Add(10*time.Minute + spread)
-	for {
-		var done int
-		check(conn.GetContext(ctx, &done, `SELECT count(*) FROM tenant_extension_schedule_run WHERE status IN ('success', 'failure', 'timeout')`))
-		if done >= n || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
+	time.Sleep(time.Until(start))
+	if f := os.Getenv("BENCH_PERF"); f != "" && perSecond == 0 {
+		// A system-wide profile of the first two seconds from the due
+		// instant (perf must be installed).
+		go func() { _ = exec.Command("perf", "record", "-a", "-g", "-F", "499", "-o", f, "--", "sleep", "2").Run() }()
 	}
+	cpu0 := cpuNow()
+	for finishedRuns(reg) < n && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cpu := cpuNow().sub(cpu0)
 	eng.Stop()
 	var st struct {
 		Done    int     `db:"done"`
@@ -216,18 +249,140 @@ func endToEnd(ctx context.Context, conn *sqlx.DB, url string, n, perSecond int) 
 		       count(*) - count(DISTINCT (schedule_id, scheduled_for)) AS doubled,
 		       extract(epoch FROM max(created_at) - $1::timestamptz) AS fired,
 		       extract(epoch FROM max(started_at) - $1::timestamptz) AS started
-		FROM tenant_extension_schedule_run`, start))
+		FROM tenant_extension_schedule_run WHERE scheduled_for >= $1`, start))
 	if perSecond == 0 {
 		record(fmt.Sprintf("extcron end to end: %d schedules due at once", n),
 			fmt.Sprintf("%.0f runs/s", float64(st.Success)/st.Secs),
 			fmt.Sprintf("%d/%d succeeded in %.2f s from the due instant (all recorded by %.2f s, all started by %.2f s); %d doubled; 1 engine, 1000 workers",
 				st.Success, n, st.Secs, st.Fired, st.Started, st.Doubled))
 		record("  lateness (start − scheduled_for), all due at once", fmt.Sprintf("p50 %.3f s, p99 %.3f s, max %.3f s", st.P50, st.P99, st.Max), "")
+		record("  CPU per 1 000 runs, all due at once", cpu.per(n),
+			"from the due instant until the last result is committed; the harness process holds the engine and the loopback runner")
 	} else {
 		record(fmt.Sprintf("extcron lateness at %d due runs/s (%d schedules over %s)", perSecond, n, spread),
 			fmt.Sprintf("p50 %.3f s, p99 %.3f s, max %.3f s", st.P50, st.P99, st.Max),
 			fmt.Sprintf("%d/%d succeeded; %d doubled", st.Success, n, st.Doubled))
 	}
+}
+
+// cpuTimes is CPU time used so far by this process and by the PostgreSQL
+// server processes.
+type cpuTimes struct{ self, postgres time.Duration }
+
+func cpuNow() cpuTimes {
+	var c cpuTimes
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid := e.Name()
+		if pid[0] < '0' || pid[0] > '9' {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || end < open {
+			continue
+		}
+		f := strings.Fields(s[end+2:])
+		if len(f) < 13 {
+			continue
+		}
+		var utime, stime int64
+		fmt.Sscan(f[11], &utime)
+		fmt.Sscan(f[12], &stime)
+		d := time.Duration(utime+stime) * 10 * time.Millisecond // USER_HZ is 100 on Linux
+		switch {
+		case pid == fmt.Sprint(os.Getpid()):
+			c.self += d
+		case s[open+1:end] == "postgres":
+			c.postgres += d
+		}
+	}
+	return c
+}
+
+func (c cpuTimes) sub(o cpuTimes) cpuTimes { return cpuTimes{c.self - o.self, c.postgres - o.postgres} }
+
+func (c cpuTimes) per(n int) string {
+	k := float64(n) / 1000
+	return fmt.Sprintf("engine+runner %.0f ms, PostgreSQL %.0f ms", float64(c.self.Milliseconds())/k, float64(c.postgres.Milliseconds())/k)
+}
+
+// finishedRuns sums the engine's counter of runs committed in a final
+// state.
+func finishedRuns(reg *prometheus.Registry) int {
+	families, err := reg.Gather()
+	check(err)
+	n := 0.0
+	for _, f := range families {
+		if f.GetName() != "extcron_runs_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "status" && (l.GetValue() == "success" || l.GetValue() == "failure" || l.GetValue() == "timeout") {
+					n += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return int(n)
+}
+
+// noopRunner is the loopback runner every case calls: it reads the request
+// and answers a successful empty result.
+func noopRunner() *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":200,"body_b64":"e30="}`))
+	}))
+}
+
+// noopCall is the call the River peer and the HTTP reference make: the
+// shape of a scheduled run's call, fixed.
+func noopCall() runner.Call {
+	return runner.Call{TenantID: uuid.NewString(), ExtensionID: uuid.NewString(), InstallID: uuid.NewString(),
+		VersionID: uuid.NewString(), ContentHash: "sha256:00", Config: map[string]string{}, Trigger: "schedule",
+		ScheduleID: uuid.NewString(), ScheduledFor: time.Now(), InvocationID: uuid.NewString(), Attempt: 1,
+		Method: "POST", Path: "/noop", Payload: []byte("null")}
+}
+
+// httpHop times n runner calls alone, 1000 at a time, through the same
+// client to the same loopback no-op runner: the part of an end-to-end run
+// that no database work can remove.
+func httpHop(ctx context.Context, n int) {
+	srv := noopRunner()
+	defer srv.Close()
+	const workers = 1000
+	client := runner.NewClient(srv.URL, 10*time.Second, 0, runner.NewHTTPClient(workers))
+	call := noopCall()
+	jobs := make(chan struct{}, n)
+	for i := 0; i < n; i++ {
+		jobs <- struct{}{}
+	}
+	close(jobs)
+	start := time.Now()
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range jobs {
+				if !client.Execute(ctx, call).Success {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	secs := time.Since(start).Seconds()
+	record(fmt.Sprintf("loopback runner calls alone: %d no-op calls, %d at a time", n, workers),
+		fmt.Sprintf("%.0f calls/s", float64(n)/secs), fmt.Sprintf("%.2f s, %d failed; no database", secs, failed.Load()))
 }
 
 // explainRunClaim requeues the runs of the last end-to-end case and shows
@@ -370,5 +525,22 @@ func mustExec(ctx context.Context, conn *sqlx.DB, q string, args ...any) {
 func check(err error) {
 	if err != nil {
 		panic(err)
+	}
+}
+
+// printStatements lists the statements that took the most database time
+// since the last reset.
+func printStatements(ctx context.Context, conn *sqlx.DB) {
+	var rows []struct {
+		Calls int64   `db:"calls"`
+		Total float64 `db:"total"`
+		Rows  int64   `db:"rows"`
+		Query string  `db:"query"`
+	}
+	check(conn.SelectContext(ctx, &rows, `
+		SELECT calls, total_exec_time AS total, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS query
+		FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15`))
+	for _, r := range rows {
+		fmt.Fprintf(os.Stderr, "%8.0f ms %6d calls %7d rows  %s\n", r.Total, r.Calls, r.Rows, r.Query)
 	}
 }
