@@ -19,16 +19,20 @@ import (
 
 // WithBatchTx runs fn in a transaction for the engine's batch statements.
 // Those join a batch (an unnest of a few hundred keys) to a large table by
-// its primary key. The planner's cost model, which assumes index pages
-// are read from disk, often prefers hashing the whole table for that: a
-// scan of every timer, schedule or run in flight per batch, growing with
-// the table, where a probe per key is all the work there is. Hash and
-// merge joins are turned off for these transactions only.
+// its key, and each should be a probe per key, whatever the statistics
+// say. Left to itself the planner often hashes the whole table instead (a
+// scan of every timer or schedule per batch, growing with the table), and
+// with a table it believes small it even filters a scan against every row
+// of the batch. So these transactions plan with index scans and nested
+// loops only, and with generic plans: the statements are prepared (see
+// StmtCache) and planned once per connection instead of on every call.
 func WithBatchTx(ctx context.Context, conn *sqlx.DB, fn func(tx *sqlx.Tx) error) error {
 	return WithTx(ctx, conn, func(tx *sqlx.Tx) error {
 		// One round trip: without arguments this is a simple query, which
 		// may hold several statements.
-		if _, err := tx.ExecContext(ctx, `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off`); err != nil {
+		if _, err := tx.ExecContext(ctx, `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;
+			SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off;
+			SET LOCAL plan_cache_mode = force_generic_plan`); err != nil {
 			return fmt.Errorf("plan settings: %w", err)
 		}
 		return fn(tx)
@@ -779,7 +783,12 @@ func FinishRuns(ctx context.Context, q Queryer, outs []RunOutcome) ([]FinishedRu
 			$7::timestamptz[], $8::integer[], $9::integer[], $10::text[], $11::text[], $12::uuid[], $13::text[])
 			AS x(tenant_id, id, lease_owner, attempt, status, next_attempt_at, finished_at, duration_ms,
 			     http_status, response_excerpt, error, version_id, content_hash)
-		WHERE r.tenant_id = x.tenant_id AND r.id = x.id AND r.status = 'running'
+		-- Fenced by lease owner and attempt: an owner is set exactly
+		-- while the run is running (a check constraint says so). Not
+		-- writing status = 'running' here keeps the planner from reading
+		-- the in-flight index and filtering every run in flight against
+		-- every row of the batch; the primary key finds each row.
+		WHERE r.tenant_id = x.tenant_id AND r.id = x.id
 		  AND r.lease_owner = x.lease_owner AND r.attempt = x.attempt
 		RETURNING r.tenant_id, r.id, r.schedule_id, r.status`,
 		tenant.value(), id.value(), owner.value(), attempt.value(), status.value(), next.value(), finished.value(),

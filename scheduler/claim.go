@@ -75,7 +75,8 @@ func (e *Engine) fireOnce(ctx context.Context) (full, more bool, err error) {
 	var stats fireStats
 	var recorded []db.InsertedRun
 	var p firePlan
-	err = db.WithBatchTx(ctx, e.conn, func(tx *sqlx.Tx) error {
+	err = db.WithBatchTx(ctx, e.conn, func(btx *sqlx.Tx) error {
+		tx := e.stmts.On(btx)
 		p = firePlan{}
 		var timers []db.DueTimer
 		var err error
@@ -141,7 +142,7 @@ func (e *Engine) fireOnce(ctx context.Context) (full, more bool, err error) {
 		}
 		if stats.queued > 0 {
 			// Other processes' idle workers may take some of these.
-			return notify(ctx, tx)
+			return notify(ctx, btx)
 		}
 		return nil
 	})

@@ -200,6 +200,7 @@ type runKey struct{ tenantID, id uuid.UUID }
 // or failed when its attempts are used up. Nothing stays running.
 type Engine struct {
 	conn   *sqlx.DB
+	stmts  *db.StmtCache // the hot statements, prepared once per connection
 	client Executor
 	opts   Options
 	log    *slog.Logger
@@ -241,6 +242,7 @@ func NewEngine(conn *sqlx.DB, client Executor, opts Options) *Engine {
 	opts.defaults()
 	return &Engine{
 		conn:         conn,
+		stmts:        db.NewStmtCache(conn),
 		client:       client,
 		opts:         opts,
 		log:          opts.Logger.With("process_id", opts.ProcessID),
@@ -327,6 +329,7 @@ func (e *Engine) Stop() {
 		e.cancelRuns()
 		close(e.results)
 		e.finisher.Wait()
+		e.stmts.Close()
 		e.log.Info("scheduler engine stopped")
 	})
 }
@@ -394,7 +397,7 @@ func (e *Engine) sleepUntilDue(wake chan struct{}, busy bool) bool {
 		d = min(d, 50*time.Millisecond+time.Duration(rand.Int64N(int64(50*time.Millisecond))))
 	} else {
 		ctx, cancel := context.WithTimeout(e.loopCtx, 5*time.Second)
-		at, err := db.NextDue(ctx, e.conn)
+		at, err := db.NextDue(ctx, e.stmts.On(e.conn))
 		cancel()
 		if err == nil && at != nil {
 			until := at.Sub(e.now())

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -190,17 +191,13 @@ func (e *Engine) prepare(r db.ClaimedRun) (call runner.Call, failure, disable st
 		return call, fmt.Sprintf("not run: endpoint %s %s is not in the installed version %s",
 			deref(r.EndpointMethod), deref(r.EndpointPath), deref(r.Version)), "", true
 	}
-	config := map[string]string{}
-	if len(r.Config) > 0 {
-		if err := json.Unmarshal(r.Config, &config); err != nil {
-			return call, "not run: the extension's configuration cannot be read", "", true
-		}
+	config, err := installSettings.config(r.Config)
+	if err != nil {
+		return call, "not run: the extension's configuration cannot be read", "", true
 	}
-	var providers []string
-	if len(r.Providers) > 0 {
-		if err := json.Unmarshal(r.Providers, &providers); err != nil {
-			return call, "not run: the extension's providers cannot be read", "", true
-		}
+	providers, err := installSettings.providers(r.Providers)
+	if err != nil {
+		return call, "not run: the extension's providers cannot be read", "", true
 	}
 	var envelope *runner.SecretEnvelope
 	if len(r.Secrets) > 0 {
@@ -235,6 +232,66 @@ func (e *Engine) prepare(r db.ClaimedRun) (call runner.Call, failure, disable st
 		SecretEnvelope: envelope,
 	}
 	return call, "", "", false
+}
+
+// settingsCache remembers decoded install configs and provider lists by
+// their stored JSON: every run of an install carries the same bytes, and
+// decoding them per run was a noticeable share of the engine's CPU. The
+// decoded values are shared read-only by the calls that use them. The
+// cache is bounded by starting over when full.
+type settingsCache struct {
+	mu   sync.Mutex
+	cfg  map[string]map[string]string
+	prov map[string][]string
+}
+
+const settingsCacheMax = 1024
+
+var installSettings = &settingsCache{cfg: map[string]map[string]string{}, prov: map[string][]string{}}
+
+func (c *settingsCache) config(raw []byte) (map[string]string, error) {
+	if len(raw) == 0 {
+		return map[string]string{}, nil
+	}
+	c.mu.Lock()
+	v, ok := c.cfg[string(raw)]
+	c.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	v = map[string]string{}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.cfg) >= settingsCacheMax {
+		clear(c.cfg)
+	}
+	c.cfg[string(raw)] = v
+	c.mu.Unlock()
+	return v, nil
+}
+
+func (c *settingsCache) providers(raw []byte) ([]string, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	c.mu.Lock()
+	v, ok := c.prov[string(raw)]
+	c.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.prov) >= settingsCacheMax {
+		clear(c.prov)
+	}
+	c.prov[string(raw)] = v
+	c.mu.Unlock()
+	return v, nil
 }
 
 func deref(s *string) string {
@@ -391,7 +448,7 @@ func (e *Engine) writeOutcomes(ctx context.Context, tx *sqlx.Tx, batch []outcome
 	for i, o := range batch {
 		rows[i] = o.row
 	}
-	done, err := db.FinishRuns(ctx, tx, rows)
+	done, err := db.FinishRuns(ctx, e.stmts.On(tx), rows)
 	if err != nil {
 		return nil, err
 	}
@@ -444,7 +501,7 @@ func (e *Engine) writeOutcomes(ctx context.Context, tx *sqlx.Tx, batch []outcome
 	}
 	// Held follow-ups of the schedules whose run ended are released in the
 	// same statement.
-	paused, err := db.ApplyScheduleOutcomes(ctx, tx, outs, e.now())
+	paused, err := db.ApplyScheduleOutcomes(ctx, e.stmts.On(tx), outs, e.now())
 	if err != nil {
 		return nil, err
 	}
@@ -483,7 +540,7 @@ func (e *Engine) recoverExpired(ctx context.Context) (int, error) {
 	now := e.now()
 	// The dispatch loop looks on every wake-up; almost always nothing has
 	// expired, which one read says without a transaction.
-	if any, err := db.AnyLeaseExpired(ctx, e.conn, now); err != nil || !any {
+	if any, err := db.AnyLeaseExpired(ctx, e.stmts.On(e.conn), now); err != nil || !any {
 		return 0, err
 	}
 	n := 0

@@ -73,10 +73,6 @@ func main() {
 		settings["session_preload_libraries"] = "auto_explain"
 		settings["auto_explain.log_min_duration"] = os.Getenv("BENCH_EXPLAIN")
 		settings["auto_explain.log_analyze"] = "on"
-		defer func() {
-			b, _ := os.ReadFile(filepath.Join(dir, "pg", "server.log"))
-			_ = os.WriteFile(filepath.Join(os.TempDir(), "extcron-bench-server.log"), b, 0o644)
-		}()
 	}
 	if os.Getenv("BENCH_STATEMENTS") != "" {
 		// Per-statement totals of the first end-to-end case, on stderr.
@@ -88,6 +84,12 @@ func main() {
 	check(err)
 	check(cluster.Start(ctx))
 	defer func() { _ = cluster.Stop() }()
+	if os.Getenv("BENCH_EXPLAIN") != "" {
+		defer func() {
+			b, _ := os.ReadFile(filepath.Join(cluster.Dir(), "server.log"))
+			_ = os.WriteFile(filepath.Join(os.TempDir(), "extcron-bench-server.log"), b, 0o644)
+		}()
+	}
 	admin, err := db.Open(ctx, cluster.URL("postgres"))
 	check(err)
 	for _, name := range []string{"extcron", "river", "claims"} {
@@ -102,17 +104,10 @@ func main() {
 	_, err = db.Migrate(ctx, conn)
 	check(err)
 
-	if f := os.Getenv("BENCH_CPUPROFILE"); f != "" {
-		// The first end-to-end case only (seeding included).
-		out, err := os.Create(f)
-		check(err)
-		check(pprof.StartCPUProfile(out))
-	}
 	if os.Getenv("BENCH_STATEMENTS") != "" {
 		mustExec(ctx, conn, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`)
 	}
 	endToEnd(ctx, conn, cluster.URL("extcron"), *schedules, 0)
-	pprof.StopCPUProfile()
 	if os.Getenv("BENCH_STATEMENTS") != "" {
 		printStatements(ctx, conn)
 	}
@@ -223,11 +218,19 @@ func endToEnd(ctx context.Context, conn *sqlx.DB, url string, n, perSecond int) 
 		// instant (perf must be installed).
 		go func() { _ = exec.Command("perf", "record", "-a", "-g", "-F", "499", "-o", f, "--", "sleep", "2").Run() }()
 	}
+	if f := os.Getenv("BENCH_CPUPROFILE"); f != "" && perSecond == 0 {
+		// A Go profile from the due instant until the last result.
+		out, err := os.Create(f)
+		check(err)
+		check(pprof.StartCPUProfile(out))
+		defer pprof.StopCPUProfile()
+	}
 	cpu0 := cpuNow()
 	for finishedRuns(reg) < n && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	cpu := cpuNow().sub(cpu0)
+	pprof.StopCPUProfile()
 	eng.Stop()
 	var st struct {
 		Done    int     `db:"done"`

@@ -11,7 +11,16 @@
 ALTER TABLE tenant_extension_schedule_run
     DROP CONSTRAINT tenant_extension_schedule_run_tenant_id_schedule_id_fkey;
 
+
+-- A run has a lease owner exactly while it is running. Finishing a run is
+-- fenced by its lease owner and attempt alone, which this makes the same
+-- as "still running under that lease".
+ALTER TABLE tenant_extension_schedule_run
+    ADD CONSTRAINT tenant_extension_schedule_run_lease_check
+    CHECK ((status = 'running') = (lease_owner IS NOT NULL));
+
 -- +goose Down
+ALTER TABLE tenant_extension_schedule_run DROP CONSTRAINT tenant_extension_schedule_run_lease_check;
 ALTER TABLE tenant_extension_schedule_run
     ADD CONSTRAINT tenant_extension_schedule_run_tenant_id_schedule_id_fkey
     FOREIGN KEY (tenant_id, schedule_id) REFERENCES tenant_extension_schedule (tenant_id, id);
