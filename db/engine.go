@@ -95,7 +95,7 @@ func ClaimTimersWithRoom(ctx context.Context, q Queryer, c TimerClaim) (timers [
 	}
 	// Candidates beyond the limit let capped tenants' timers be passed
 	// over and the batch still be filled from others.
-	scan := min(max(c.Limit*2, 100), 10000)
+	scan := min(max(c.Limit+c.Limit/4, 100), 10000)
 	var rows []struct {
 		DueTimer
 		Candidates int  `db:"candidates"`
@@ -825,8 +825,8 @@ type PausedSchedule struct {
 	LastError           *string   `db:"last_error"`
 }
 
-// ApplyScheduleOutcomes updates last_* and consecutive_failures of
-// schedules and returns those now due to be paused (pause_after_failures
+// ApplyScheduleOutcomes updates last_*, consecutive_failures and
+// next_run_at (from the live timer) of schedules and returns those now due to be paused (pause_after_failures
 // reached while still enabled). In the same statement it lets the oldest
 // held run (buffer_one follow-up, catch-up chain) of each of these
 // schedules start at releaseAt: the run ahead of it has ended.
@@ -856,6 +856,11 @@ func ApplyScheduleOutcomes(ctx context.Context, q Queryer, outs []ScheduleOutcom
 			UPDATE tenant_extension_schedule s
 			SET last_run_at = x.last_run_at, last_run_status = x.last_status, last_error = x.last_error,
 			    last_success_at = coalesce(x.last_success_at, s.last_success_at),
+			    -- The fire cycle that started the run advanced the timer
+			    -- and left the schedule row alone; the row catches up here.
+			    next_run_at = coalesce((SELECT t.next_fire_at FROM scheduler_timer t
+			                            WHERE t.tenant_id = s.tenant_id AND t.schedule_id = s.id AND NOT t.paused),
+			                           s.next_run_at),
 			    consecutive_failures = CASE WHEN x.reset THEN x.failures ELSE s.consecutive_failures + x.failures END
 			FROM x
 			WHERE s.tenant_id = x.tenant_id AND s.id = x.id
@@ -935,23 +940,39 @@ func DisableSchedules(ctx context.Context, q Queryer, list []DisabledSchedule) (
 	return out, nil
 }
 
-// NextDue reports the earliest instant anything becomes due: a timer, a
-// queued run, or a lease expiry. Each comes from its partial index.
-func NextDue(ctx context.Context, q Queryer) (*time.Time, error) {
-	var row struct {
-		At *time.Time `db:"at"`
+// NextTimerDue reports when the earliest timer is due (nil: none).
+func NextTimerDue(ctx context.Context, q Queryer) (*time.Time, error) {
+	var at []time.Time
+	err := q.SelectContext(ctx, &at, `
+		SELECT next_fire_at FROM scheduler_timer
+		WHERE NOT paused AND next_fire_at IS NOT NULL
+		ORDER BY next_fire_at LIMIT 1`)
+	if err != nil || len(at) == 0 {
+		return nil, wrap("next timer due", err)
 	}
-	err := q.GetContext(ctx, &row, `
-		SELECT least(
-			(SELECT min(next_fire_at) FROM scheduler_timer WHERE NOT paused AND next_fire_at IS NOT NULL),
-			(SELECT min(next_attempt_at) FROM tenant_extension_schedule_run
-			  WHERE status = 'queued' AND next_attempt_at <> 'infinity'),
-			(SELECT min(lease_expires_at) FROM tenant_extension_schedule_run WHERE status = 'running')
-		) AS at`)
-	if err != nil {
-		return nil, fmt.Errorf("next due: %w", err)
+	return &at[0], nil
+}
+
+// NextRunDue reports when the earliest queued run may start (nil: none;
+// held runs wait for a run to end, not for a time; "as soon as possible"
+// reads as the epoch).
+func NextRunDue(ctx context.Context, q Queryer) (*time.Time, error) {
+	var at []time.Time
+	err := q.SelectContext(ctx, &at, `
+		SELECT greatest(next_attempt_at, 'epoch') FROM tenant_extension_schedule_run
+		WHERE status = 'queued' AND next_attempt_at <> 'infinity'
+		ORDER BY next_attempt_at LIMIT 1`)
+	if err != nil || len(at) == 0 {
+		return nil, wrap("next run due", err)
 	}
-	return row.At, nil
+	return &at[0], nil
+}
+
+func wrap(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // CountDue counts due timers and due queued runs at now (at most cap of

@@ -119,7 +119,7 @@ func SearchSchedules(ctx context.Context, q Queryer, f ScheduleSearch) ([]Schedu
 		SELECT s.tenant_id, s.id, s.install_id, s.endpoint_id, s.name, s.cron, s.timezone, s.enabled,
 		       coalesce(s.payload_json, 'null') AS payload_json, s.overlap_policy, s.catchup_policy, s.catchup_window_seconds,
 		       s.retry_max_attempts, s.pause_after_failures, s.revision, s.runner_schedule_id,
-		       s.next_run_at, s.last_run_at, s.last_run_status, s.last_error, s.last_success_at,
+		       `+nextRunAt+` AS next_run_at, s.last_run_at, s.last_run_status, s.last_error, s.last_success_at,
 		       s.consecutive_failures, s.created_by, s.updated_by, s.created_at, s.updated_at,
 		       coalesce(e.method, '') AS endpoint_method, coalesce(e.path, '') AS endpoint_path,
 		       t.name AS tenant_name, t.schedules_suspended AS tenant_suspended,

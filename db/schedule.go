@@ -46,11 +46,19 @@ const scheduleSelect = `
 	SELECT s.tenant_id, s.id, s.install_id, s.endpoint_id, s.name, s.cron, s.timezone, s.enabled,
 	       coalesce(s.payload_json, 'null') AS payload_json, s.overlap_policy, s.catchup_policy, s.catchup_window_seconds,
 	       s.retry_max_attempts, s.pause_after_failures, s.revision, s.runner_schedule_id,
-	       s.next_run_at, s.last_run_at, s.last_run_status, s.last_error, s.last_success_at,
+	       ` + nextRunAt + ` AS next_run_at, s.last_run_at, s.last_run_status, s.last_error, s.last_success_at,
 	       s.consecutive_failures, s.created_by, s.updated_by, s.created_at, s.updated_at,
 	       coalesce(e.method, '') AS endpoint_method, coalesce(e.path, '') AS endpoint_path
 	FROM tenant_extension_schedule s
-	LEFT JOIN extension_api_endpoint e ON e.id = s.endpoint_id`
+	LEFT JOIN extension_api_endpoint e ON e.id = s.endpoint_id
+	LEFT JOIN scheduler_timer tm ON tm.tenant_id = s.tenant_id AND tm.schedule_id = s.id`
+
+// nextRunAt reads a schedule's next fire time from its live timer, which
+// the engine advances at every fire, falling back to the stored column
+// (written with each run's result, and by the schedule service) when the
+// timer is paused or gone. The column alone lags while a fire time's run
+// is in flight. Queries using it join scheduler_timer as tm.
+const nextRunAt = `coalesce(CASE WHEN NOT tm.paused THEN tm.next_fire_at END, s.next_run_at)`
 
 // InsertSchedule stores a new schedule. ErrDuplicate means the name is
 // taken in the install.

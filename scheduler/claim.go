@@ -260,6 +260,10 @@ func (e *Engine) startOrDefer(tp *firePlan, t db.DueTimer, s *db.FireSchedule, b
 			r.LeaseOwner, r.LeaseExpiresAt, r.StartedAt = &e.opts.ProcessID, &lease, &now
 			tp.sources = append(tp.sources, s)
 		}
+		// The schedule row is written once, with the result (its
+		// next_run_at from the timer); readers take the next fire time
+		// from the timer meanwhile. That spares a row update per run.
+		tp.schedules = nil
 		return timerRecorded
 	case !t.NextFireAt.After(overdue):
 		return timerRecorded

@@ -208,6 +208,7 @@ type Engine struct {
 
 	wakeFire     chan struct{}
 	wakeDispatch chan struct{}
+	wakeRecover  chan struct{}
 	results      chan outcome
 
 	mu sync.Mutex
@@ -249,6 +250,7 @@ func NewEngine(conn *sqlx.DB, client Executor, opts Options) *Engine {
 		now:          opts.Now,
 		wakeFire:     make(chan struct{}, 1),
 		wakeDispatch: make(chan struct{}, 1),
+		wakeRecover:  make(chan struct{}, 1),
 		results:      make(chan outcome, opts.Workers),
 		inflight:     map[runKey]struct{}{},
 		finishing:    map[runKey]struct{}{},
@@ -286,7 +288,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	for i := 0; i < finishers; i++ {
 		go e.finishLoop()
 	}
-	e.loops.Add(fireLoops + dispatchLoops + 2)
+	e.loops.Add(fireLoops + dispatchLoops + 3)
 	for i := 0; i < fireLoops; i++ {
 		go e.fireLoop()
 	}
@@ -294,6 +296,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		go e.dispatchLoop()
 	}
 	go e.renewLoop()
+	go e.recoverLoop()
 	go e.maintenanceLoop()
 	if listener != nil {
 		e.loops.Add(1)
@@ -339,6 +342,7 @@ func (e *Engine) Stop() {
 func (e *Engine) Wake() {
 	signal(e.wakeFire)
 	signal(e.wakeDispatch)
+	signal(e.wakeRecover)
 }
 
 func signal(ch chan struct{}) {
@@ -389,7 +393,7 @@ func (e *Engine) pollDelay() time.Duration {
 // sleepUntilDue waits until the next due instant (by the injected clock),
 // a wake-up, or the poll fallback, whichever comes first. It returns false
 // when the engine stops.
-func (e *Engine) sleepUntilDue(wake chan struct{}, busy bool) bool {
+func (e *Engine) sleepUntilDue(wake chan struct{}, next func(context.Context, db.Queryer) (*time.Time, error), busy bool) bool {
 	d := e.pollDelay()
 	if busy {
 		// Work is due but could not be taken (locked by another process,
@@ -397,7 +401,7 @@ func (e *Engine) sleepUntilDue(wake chan struct{}, busy bool) bool {
 		d = min(d, 50*time.Millisecond+time.Duration(rand.Int64N(int64(50*time.Millisecond))))
 	} else {
 		ctx, cancel := context.WithTimeout(e.loopCtx, 5*time.Second)
-		at, err := db.NextDue(ctx, e.stmts.On(e.conn))
+		at, err := next(ctx, e.stmts.On(e.conn))
 		cancel()
 		if err == nil && at != nil {
 			until := at.Sub(e.now())
@@ -477,7 +481,7 @@ func (e *Engine) fireLoop() {
 				return
 			}
 		default:
-			if !e.sleepUntilDue(e.wakeFire, false) {
+			if !e.sleepUntilDue(e.wakeFire, db.NextTimerDue, false) {
 				return
 			}
 		}
@@ -504,9 +508,6 @@ func (e *Engine) dispatchLoop() {
 				}
 			}
 		}
-		if _, err := e.recoverExpired(e.loopCtx); err != nil && e.loopCtx.Err() == nil {
-			e.log.Warn("lease recovery failed", "error", err)
-		}
 		want := e.reserve()
 		claimed, err := 0, error(nil)
 		if want > 0 {
@@ -529,7 +530,7 @@ func (e *Engine) dispatchLoop() {
 			continue
 		}
 		// No free worker: a finishing run signals wakeDispatch.
-		if !e.sleepUntilDue(e.wakeDispatch, want == 0) {
+		if !e.sleepUntilDue(e.wakeDispatch, db.NextRunDue, want == 0) {
 			return
 		}
 	}
@@ -596,6 +597,25 @@ func (e *Engine) finishingRuns() []uuid.UUID {
 		ids = append(ids, k.id)
 	}
 	return ids
+}
+
+// recoverLoop takes over runs whose lease expired, every quarter of the
+// lease (at most a second apart) and on wake-ups.
+func (e *Engine) recoverLoop() {
+	defer e.loops.Done()
+	t := time.NewTicker(min(e.opts.LeaseDuration/4, time.Second))
+	defer t.Stop()
+	for {
+		if _, err := e.recoverExpired(e.loopCtx); err != nil && e.loopCtx.Err() == nil {
+			e.log.Warn("lease recovery failed", "error", err)
+		}
+		select {
+		case <-e.loopCtx.Done():
+			return
+		case <-t.C:
+		case <-e.wakeRecover:
+		}
+	}
 }
 
 // renewLoop extends the leases of the runs in flight every third of the
