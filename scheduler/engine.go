@@ -395,21 +395,25 @@ func (e *Engine) pollDelay() time.Duration {
 // when the engine stops.
 func (e *Engine) sleepUntilDue(wake chan struct{}, next func(context.Context, db.Queryer) (*time.Time, error), busy bool) bool {
 	d := e.pollDelay()
+	// Work is due but could not be taken (locked by another loop or
+	// process, tenant caps, no free worker): look again soon, not in a
+	// spin.
+	soon := min(d, 50*time.Millisecond+time.Duration(rand.Int64N(int64(50*time.Millisecond))))
 	if busy {
-		// Work is due but could not be taken (locked by another process,
-		// tenant caps, no free worker): look again soon, not in a spin.
-		d = min(d, 50*time.Millisecond+time.Duration(rand.Int64N(int64(50*time.Millisecond))))
+		d = soon
 	} else {
 		ctx, cancel := context.WithTimeout(e.loopCtx, 5*time.Second)
 		at, err := next(ctx, e.stmts.On(e.conn))
 		cancel()
 		if err == nil && at != nil {
-			until := at.Sub(e.now())
-			if until < 0 {
-				until = 0
+			if until := at.Sub(e.now()); until > 0 {
+				// A few ms late rather than early: an early look finds
+				// nothing.
+				d = min(d, until+2*time.Millisecond)
+			} else {
+				// Already due, yet this look found nothing to take.
+				d = soon
 			}
-			// A few ms late rather than early: an early look finds nothing.
-			d = min(d, until+2*time.Millisecond)
 		}
 	}
 	return e.wait(wake, d)
@@ -544,8 +548,11 @@ func (e *Engine) reserve() int {
 	defer e.mu.Unlock()
 	executing := len(e.inflight) - len(e.finishing)
 	free := e.opts.Workers - executing - e.reserved
-	if executing+e.reserved > 0 && free < min(e.opts.Workers/4, 64) {
-		e.starved = e.starved || e.reserved > 0
+	if threshold := min(e.opts.Workers/4, 64); executing+e.reserved > 0 && free < threshold {
+		// Starved only when other claims' bookings are what is missing;
+		// not when the workers are simply busy (a finished call wakes the
+		// loops then).
+		e.starved = e.starved || free+e.reserved >= threshold
 		return 0
 	}
 	n := max(min(free, e.opts.BatchSize), 0)
