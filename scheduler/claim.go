@@ -172,8 +172,7 @@ func (e *Engine) fireOnce(ctx context.Context) (full, more bool, err error) {
 			"took_ms", time.Since(start).Milliseconds())
 	}
 	for _, r := range startRuns {
-		e.calls.Add(1)
-		go e.execute(r, now)
+		e.start(r, now)
 	}
 	if stats.queued > 0 {
 		signal(e.wakeDispatch)

@@ -210,6 +210,7 @@ type Engine struct {
 	wakeDispatch chan struct{}
 	wakeRecover  chan struct{}
 	results      chan outcome
+	work         chan attempt // to the worker pool; never more than Workers queued
 
 	mu sync.Mutex
 	// inflight: runs leased to this engine, from claim until their result
@@ -252,6 +253,7 @@ func NewEngine(conn *sqlx.DB, client Executor, opts Options) *Engine {
 		wakeDispatch: make(chan struct{}, 1),
 		wakeRecover:  make(chan struct{}, 1),
 		results:      make(chan outcome, opts.Workers),
+		work:         make(chan attempt, opts.Workers),
 		inflight:     map[runKey]struct{}{},
 		finishing:    map[runKey]struct{}{},
 	}
@@ -284,6 +286,11 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.started = true
 	e.loopCtx, e.cancelLoop = context.WithCancel(context.Background())
 	e.runCtx, e.cancelRuns = context.WithCancel(context.Background())
+	// Long-lived workers: a goroutine per call would grow a fresh stack
+	// through the HTTP client for every run.
+	for i := 0; i < e.opts.Workers; i++ {
+		go e.worker()
+	}
 	e.finisher.Add(finishers)
 	for i := 0; i < finishers; i++ {
 		go e.finishLoop()
@@ -330,6 +337,7 @@ func (e *Engine) Stop() {
 			<-done
 		}
 		e.cancelRuns()
+		close(e.work)
 		close(e.results)
 		e.finisher.Wait()
 		e.stmts.Close()
@@ -558,6 +566,25 @@ func (e *Engine) reserve() int {
 	n := max(min(free, e.opts.BatchSize), 0)
 	e.reserved += n
 	return n
+}
+
+// attempt is a claimed run handed to a worker.
+type attempt struct {
+	run       db.ClaimedRun
+	claimedAt time.Time
+}
+
+// start hands a claimed run to the worker pool. The caller has booked a
+// worker slot for it, so the send never waits.
+func (e *Engine) start(r db.ClaimedRun, claimedAt time.Time) {
+	e.calls.Add(1)
+	e.work <- attempt{r, claimedAt}
+}
+
+func (e *Engine) worker() {
+	for a := range e.work {
+		e.execute(a.run, a.claimedAt)
+	}
 }
 
 // unreserve gives back a claim's booked slots (the caller holds e.mu) and

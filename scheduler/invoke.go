@@ -73,8 +73,7 @@ func (e *Engine) dispatchOnce(ctx context.Context, n int) (int, error) {
 	e.opts.Metrics.claimed("runs", time.Since(start))
 	e.log.Debug("run claim", "runs", len(runs), "took_ms", time.Since(start).Milliseconds())
 	for _, r := range runs {
-		e.calls.Add(1)
-		go e.execute(r, now)
+		e.start(r, now)
 	}
 	return len(runs), nil
 }
