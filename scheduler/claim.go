@@ -195,10 +195,9 @@ func (e *Engine) reserveFire() (slots int, room map[uuid.UUID]int, capped []uuid
 	}
 	room = make(map[uuid.UUID]int, len(own))
 	for t, n := range own {
-		if n >= e.opts.TenantConcurrency {
+		room[t] = max(e.opts.TenantConcurrency-n, 0)
+		if room[t] == 0 {
 			capped = append(capped, t)
-		} else {
-			room[t] = e.opts.TenantConcurrency - n
 		}
 	}
 	return slots, room, capped
