@@ -80,28 +80,11 @@ type TimerClaim struct {
 	Full      []uuid.UUID
 }
 
-// ClaimTimersWithRoom claims per TimerClaim. more reports that due timers
-// were left behind (over a tenant's room, or beyond the candidates looked
-// at): the caller should look again when room frees up.
-func ClaimTimersWithRoom(ctx context.Context, q Queryer, c TimerClaim) (timers []DueTimer, more bool, err error) {
-	var roomT, roomN column
-	for t, n := range c.Room {
-		roomT.uuid(t)
-		roomN.int(n)
-	}
-	var full column
-	for _, t := range c.Full {
-		full.uuid(t)
-	}
-	// Candidates beyond the limit let capped tenants' timers be passed
-	// over and the batch still be filled from others.
-	scan := min(max(c.Limit+c.Limit/4, 100), 10000)
-	var rows []struct {
-		DueTimer
-		Candidates int  `db:"candidates"`
-		HeldBack   bool `db:"held_back"`
-	}
-	err = q.SelectContext(ctx, &rows, `
+// ClaimTimersQuery is ClaimTimersWithRoom's statement ($1 due, $2
+// candidates locked, $3/$4 tenants and their room, $5 the tenant cap, $6
+// overdue, $7 limit, $8 tenants at the cap), exported for the benchmark's
+// EXPLAIN.
+const ClaimTimersQuery = `
 		WITH cand AS MATERIALIZED (
 			SELECT tenant_id, key, schedule_id, next_fire_at
 			FROM scheduler_timer
@@ -123,7 +106,30 @@ func ClaimTimersWithRoom(ctx context.Context, q Queryer, c TimerClaim) (timers [
 		LEFT JOIN unnest($3::uuid[], $4::integer[]) AS r(tenant_id, room) ON r.tenant_id = k.tenant_id
 		WHERE k.rn <= coalesce(r.room, $5) OR k.next_fire_at <= $6
 		ORDER BY k.next_fire_at
-		LIMIT $7`,
+		LIMIT $7`
+
+// ClaimTimersWithRoom claims per TimerClaim. more reports that due timers
+// were left behind (over a tenant's room, or beyond the candidates looked
+// at): the caller should look again when room frees up.
+func ClaimTimersWithRoom(ctx context.Context, q Queryer, c TimerClaim) (timers []DueTimer, more bool, err error) {
+	var roomT, roomN column
+	for t, n := range c.Room {
+		roomT.uuid(t)
+		roomN.int(n)
+	}
+	var full column
+	for _, t := range c.Full {
+		full.uuid(t)
+	}
+	// Candidates beyond the limit let capped tenants' timers be passed
+	// over and the batch still be filled from others.
+	scan := min(max(c.Limit+c.Limit/4, 100), 10000)
+	var rows []struct {
+		DueTimer
+		Candidates int  `db:"candidates"`
+		HeldBack   bool `db:"held_back"`
+	}
+	err = q.SelectContext(ctx, &rows, ClaimTimersQuery,
 		c.Due, scan, roomT.value(), roomN.value(), c.TenantCap, c.Overdue, c.Limit, full.value())
 	if err != nil {
 		return nil, false, fmt.Errorf("claim due timers: %w", err)
