@@ -52,8 +52,8 @@ type fireStats struct {
 
 // fireOnce is one fire transaction: claim a batch of due timers, load
 // their schedules, decide every fire time (catch-up, overlap, run-time
-// checks), write the runs, advance the timers and the schedules'
-// next_run_at, and start the runs it has room for.
+// checks), write the runs, advance the timers, and start the runs it has
+// room for.
 //
 // The timer is the queue: a cycle claims only as many due timers as this
 // process has free workers, and per tenant only what the tenant cap
@@ -123,8 +123,7 @@ func (e *Engine) fireOnce(ctx context.Context) (full, more bool, err error) {
 			var tp firePlan
 			s := byKey[runKey{t.TenantID, t.ScheduleID}]
 			e.planTimer(&tp, t, s, now)
-			switch e.startOrDefer(&tp, t, s, left, overdue, now) {
-			case timerDeferred:
+			if e.deferTimer(&tp, t, s, left, overdue, now) {
 				stats.deferred++
 				more = true
 				continue
@@ -229,18 +228,11 @@ func (b *startBudget) take(tenant uuid.UUID, n int) bool {
 	return true
 }
 
-type timerFate int
-
-const (
-	timerRecorded timerFate = iota
-	timerDeferred
-)
-
-// startOrDefer decides, for one timer's plan, whether its runs that may
-// start now are written running (room for all of them), queued (the timer
-// is overdue: it has waited long enough), or not at all yet (the timer
-// stays due, untouched, until room frees up).
-func (e *Engine) startOrDefer(tp *firePlan, t db.DueTimer, s *db.FireSchedule, b *startBudget, overdue, now time.Time) timerFate {
+// deferTimer decides, for one timer's plan, whether its runs that may
+// start now are written running (room for all of them), written queued
+// (the timer is overdue: it has waited long enough), or not at all yet: it
+// reports true when the timer stays due, untouched, until room frees up.
+func (e *Engine) deferTimer(tp *firePlan, t db.DueTimer, s *db.FireSchedule, b *startBudget, overdue, now time.Time) bool {
 	var ready []int
 	for i, r := range tp.runs {
 		if r.Status == "queued" && r.NextAttemptAt == "-infinity" {
@@ -249,7 +241,7 @@ func (e *Engine) startOrDefer(tp *firePlan, t db.DueTimer, s *db.FireSchedule, b
 	}
 	switch {
 	case len(ready) == 0:
-		return timerRecorded
+		return false
 	case b.take(t.TenantID, len(ready)):
 		lease := now.Add(e.opts.LeaseDuration)
 		for _, i := range ready {
@@ -262,11 +254,9 @@ func (e *Engine) startOrDefer(tp *firePlan, t db.DueTimer, s *db.FireSchedule, b
 		// next_run_at from the timer); readers take the next fire time
 		// from the timer meanwhile. That spares a row update per run.
 		tp.schedules = nil
-		return timerRecorded
-	case !t.NextFireAt.After(overdue):
-		return timerRecorded
+		return false
 	default:
-		return timerDeferred
+		return t.NextFireAt.After(overdue)
 	}
 }
 

@@ -171,28 +171,38 @@ type runKey struct{ tenantID, id uuid.UUID }
 //
 // The cycle, per engine:
 //
-//	scheduler_timer ──fire (1 tx per batch)──▶ run rows ──claim──▶ workers ──finish (1 tx per batch)──▶ run + schedule
-//	 due, SKIP LOCKED    catch-up, overlap,      queued      lease,     runner      fenced by lease owner
-//	                     kill switch; timer      (ON CONFLICT attempt+1  call        and attempt; last_*,
-//	                     advanced from its       DO NOTHING)                         pause, held follow-up
-//	                     nominal time                                                released
-//	          ▲                                     ▲
-//	          └── NOTIFY extcron_wake / poll ───────┴── expired leases are requeued as the next attempt
+//	scheduler_timer ──fire (1 tx per batch)──────────────▶ workers ──finish (1 tx per batch)──▶ run + schedule
+//	 due, SKIP LOCKED,   catch-up, overlap, kill switch;    runner    fenced by lease owner and
+//	 as many as there    runs written running under our     call      attempt; last_*, next_run_at,
+//	 is room for         lease (ON CONFLICT DO NOTHING);              pause, held follow-up released
+//	                     timer advanced from its nominal
+//	                     time
+//	          │ waited QueueAfter without room, retry, run-now, held follow-up
+//	          ▼
+//	     queued run rows ──claim (lease, attempt+1)──▶ workers
 //
-// Fire: a transaction claims due timers (FOR UPDATE SKIP LOCKED), walks
-// each timer's fire times from its nominal next_fire_at (never from now),
-// applies catch-up and overlap, writes the runs in one statement with ON
-// CONFLICT DO NOTHING on the (tenant, schedule, scheduled_for) key — the
-// guarantee that a fire time is recorded once however many processes run —
-// and advances the timer and the schedule's next_run_at.
+//	NOTIFY extcron_wake / poll wake the loops; expired leases are taken
+//	over as the next attempt.
 //
-// Execute: queued runs that are due (run-now, fire times, retries whose
-// backoff ended, held follow-ups once released) are claimed in one
-// statement that marks them running under this process's lease, bounded
-// by free workers and the per-tenant cap. The call is built from what is
-// current at claim time. Leases are renewed while calls run; results are
-// written in batches, each only where the lease owner and attempt still
-// match, together with the schedule's bookkeeping.
+// Fire: a transaction claims due timers (FOR UPDATE SKIP LOCKED) — only as
+// many as this process has free workers, and per tenant only what the cap
+// leaves — walks each timer's fire times from its nominal next_fire_at
+// (never from now), applies catch-up and overlap, writes the runs in one
+// statement with ON CONFLICT DO NOTHING on the (tenant, schedule,
+// scheduled_for) key — the guarantee that a fire time is recorded once
+// however many processes run — and advances the timer. The runs that may
+// start are written running under this process's lease and handed to the
+// workers at once, built from what the same transaction read. A timer
+// without room stays due until there is room, or until it has waited
+// QueueAfter: then its run is written queued.
+//
+// Execute: queued runs that are due (run-now, fire times that waited,
+// retries whose backoff ended, held follow-ups once released) are claimed
+// in one statement that marks them running under this process's lease,
+// bounded by free workers and the per-tenant cap; the call is built from
+// what is current at claim time. Leases are renewed while calls run;
+// results are written in batches, each only where the lease owner and
+// attempt still match, together with the schedule's bookkeeping.
 //
 // Recovery: a run whose lease expired (its process died, or lost the
 // database for longer than the lease) is taken by any engine as a failed
