@@ -422,11 +422,11 @@ func RecordFire(ctx context.Context, q Queryer, runs []NewRun, timers []TimerCha
 
 // uuidArray is ids as a PostgreSQL uuid[] parameter.
 func uuidArray(ids []uuid.UUID) any {
-	s := make([]string, len(ids))
-	for i, id := range ids {
-		s[i] = id.String()
+	var c column
+	for _, id := range ids {
+		c.uuid(id)
 	}
-	return pq.Array(s)
+	return c.value()
 }
 
 // ClaimedRun is a run taken for execution, with everything needed to call

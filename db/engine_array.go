@@ -1,6 +1,7 @@
 package db
 
 import (
+	"encoding/hex"
 	"strconv"
 	"strings"
 	"time"
@@ -58,9 +59,19 @@ func (c *column) null() {
 
 func (c *column) uuid(id uuid.UUID) {
 	c.sep()
-	c.b = append(c.b, '"')
-	c.b = append(c.b, id.String()...)
-	c.b = append(c.b, '"')
+	// A uuid needs no quoting; formatted in place, without a string per
+	// id (a batch has thousands).
+	var buf [36]byte
+	hex.Encode(buf[0:8], id[0:4])
+	buf[8] = '-'
+	hex.Encode(buf[9:13], id[4:6])
+	buf[13] = '-'
+	hex.Encode(buf[14:18], id[6:8])
+	buf[18] = '-'
+	hex.Encode(buf[19:23], id[8:10])
+	buf[23] = '-'
+	hex.Encode(buf[24:], id[10:])
+	c.b = append(c.b, buf[:]...)
 }
 
 func (c *column) uuidPtr(id *uuid.UUID) {

@@ -85,3 +85,21 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+// A uuid is written in its canonical form, as uuid.String gives it.
+func TestArrayColumnUUIDText(t *testing.T) {
+	t.Parallel()
+	var c db.ArrayColumn
+	ids := []uuid.UUID{uuid.Nil, uuid.Max, uuid.New(), uuid.New()}
+	want := "{"
+	for i, id := range ids {
+		c.UUIDForTest(id)
+		if i > 0 {
+			want += ","
+		}
+		want += id.String()
+	}
+	if got := c.ValueForTest(); got != want+"}" {
+		t.Fatalf("got %s, want %s}", got, want)
+	}
+}

@@ -119,6 +119,9 @@ func (e *Engine) fireOnce(ctx context.Context) (full, more bool, err error) {
 			byKey[runKey{scheds[i].TenantID, scheds[i].ID}] = &scheds[i]
 		}
 		left := &startBudget{slots: slots, room: room, cap: e.opts.TenantConcurrency, elsewhere: elsewhere}
+		p.runs = make([]db.NewRun, 0, len(timers))
+		p.timers = make([]db.TimerChange, 0, len(timers))
+		p.sources = make([]*db.FireSchedule, 0, len(timers))
 		for _, t := range timers {
 			var tp firePlan
 			s := byKey[runKey{t.TenantID, t.ScheduleID}]

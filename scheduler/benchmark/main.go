@@ -120,8 +120,9 @@ func main() {
 	endToEnd(ctx, conn, cluster.URL("extcron"), *schedules, *rate, *history)
 	httpHop(ctx, *schedules)
 	if !*skipRiver {
-		riverBench(ctx, cluster.URL("river"), *jobs, false)
-		riverBench(ctx, cluster.URL("river"), *schedules, true)
+		riverBench(ctx, cluster.URL("river"), *jobs, false, false)
+		riverBench(ctx, cluster.URL("river"), *schedules, true, false)
+		riverBench(ctx, cluster.URL("river"), *schedules, true, true)
 	}
 	pgbench(cluster, "postgres")
 	claimCost(ctx, cluster.URL("claims"), *big)
@@ -236,6 +237,13 @@ func endToEnd(ctx context.Context, conn *sqlx.DB, url string, n, perSecond, hist
 	}
 	cpu := cpuNow().sub(cpu0)
 	pprof.StopCPUProfile()
+	if f := os.Getenv("BENCH_MEMPROFILE"); f != "" && perSecond == 0 {
+		// Allocations since the process started (seeding included).
+		out, err := os.Create(f)
+		check(err)
+		check(pprof.Lookup("allocs").WriteTo(out, 0))
+		check(out.Close())
+	}
 	eng.Stop()
 	var st struct {
 		Done    int     `db:"done"`
