@@ -472,10 +472,11 @@ func claimCost(ctx context.Context, url string, big int) {
 	now := time.Now()
 	for _, total := range []int{10000, big} {
 		mustExec(ctx, conn, `TRUNCATE scheduler_timer`)
-		// 1% due (in the past), the rest spread over the next month.
+		// 1% due (in the past), spread over 1 000 tenants (10 due each at
+		// 1 000 000), the rest spread over the next month.
 		mustExec(ctx, conn, `
 			INSERT INTO scheduler_timer (tenant_id, key, schedule_id, next_fire_at)
-			SELECT ('00000000-0000-0000-0000-' || lpad(to_hex(g % 1000), 12, '0'))::uuid, 'extsched:' || g, gen_random_uuid(),
+			SELECT ('00000000-0000-0000-0000-' || lpad(to_hex((g / 100) % 1000), 12, '0'))::uuid, 'extsched:' || g, gen_random_uuid(),
 			       CASE WHEN g % 100 = 0 THEN $2::timestamptz - (g % 3600) * interval '1 second'
 			            ELSE $2::timestamptz + (1 + g % 2592000) * interval '1 second' END
 			FROM generate_series(1, $1::int) AS g`, total, now)
@@ -488,7 +489,7 @@ func claimCost(ctx context.Context, url string, big int) {
 			// (10 due per tenant here), planned as the engine plans it.
 			err := db.WithBatchTx(ctx, conn, func(tx *sqlx.Tx) error {
 				t0 := time.Now()
-				timers, _, err := db.ClaimTimersWithRoom(ctx, tx, db.TimerClaim{Due: now, Overdue: now.Add(-time.Minute),
+				timers, _, err := db.ClaimTimersWithRoom(ctx, tx, db.TimerClaim{Due: now, Overdue: now.Add(-24 * time.Hour),
 					Limit: 500, TenantCap: 10})
 				elapsed += time.Since(t0)
 				if err != nil {
@@ -506,7 +507,7 @@ func claimCost(ctx context.Context, url string, big int) {
 		var plan []string
 		check(db.WithBatchTx(ctx, conn, func(tx *sqlx.Tx) error {
 			return tx.SelectContext(ctx, &plan, "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)"+db.ClaimTimersQuery,
-				now, 625, "{}", "{}", 10, now.Add(-time.Minute), 500, "{}")
+				now, 625, "{}", "{}", 10, now.Add(-24*time.Hour), 500, "{}")
 		}))
 		fmt.Fprintf(os.Stderr, "plan with %d timers:\n  %s\n", total, strings.Join(plan, "\n  "))
 		scan := "?"
