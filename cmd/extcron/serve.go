@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -154,6 +156,10 @@ func serve(ctx context.Context, e env) error {
 		SecureCookies:          e.cfg.SecureCookies,
 		LoginAttemptsPerMinute: e.cfg.LoginAttemptsPerMin,
 	})
+	pruneCtx, stopPruning := context.WithCancel(context.Background())
+	defer stopPruning()
+	go pruneSessions(pruneCtx, d.conn, e.logger, time.Hour)
+
 	ln, err := net.Listen("tcp", e.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (EXTCRON_ADDR): %w", e.cfg.Addr, err)
@@ -174,6 +180,28 @@ func serve(ctx context.Context, e env) error {
 		e.logger.Error("http shutdown", "error", err)
 	}
 	return nil
+}
+
+// pruneSessions deletes ended sessions every interval. They are refused
+// on every request already; this keeps the table from growing. Every
+// process does it (a cheap delete), so a web-only deployment prunes too.
+func pruneSessions(ctx context.Context, conn *sqlx.DB, logger *slog.Logger, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := db.DeleteExpiredSessions(ctx, conn, time.Now())
+		switch {
+		case err != nil && ctx.Err() == nil:
+			logger.Warn("pruning expired sessions failed", "error", err)
+		case n > 0:
+			logger.Info("expired sessions pruned", "sessions", n)
+		}
+	}
 }
 
 // publicURL is the address to print: localhost when listening on all
