@@ -149,6 +149,22 @@ test('a blocked update lists the schedule; disabling it lets the update through'
   await expect(page.getByTestId('schedule-form')).toBeVisible();
   expect(installedVersion(blocked.name)).toBe('1.0.0');
 
+  // Disabling is limited to the schedules the review listed: a post that
+  // does not list this one (as if it went missing after the review) is
+  // refused, through the page and through the API.
+  const unlisted = await page.request.post(`/extensions/${ext}/update`,
+    { form: { _csrf: csrf!, version: '2.0.0', disable_missing_schedules: 'true' } });
+  expect(unlisted.status()).toBe(409);
+  expect(await unlisted.text()).toContain(`update-blocked-${reminders}`);
+  const refusedAPI = await api(blocked.token, 'POST', `/extensions/${ext}/update`,
+    { version: '2.0.0', disable_missing_schedules: true, disable_schedule_ids: [sync] }, [409]);
+  expect(refusedAPI.code).toBe('SCHEDULE_REMAP_FAILED');
+  expect(refusedAPI.missing.map((m: { schedule_id: string }) => m.schedule_id)).toEqual([reminders]);
+  const malformed = await api(blocked.token, 'POST', `/extensions/${ext}/update`,
+    { version: '2.0.0', disable_missing_schedules: true, disable_schedule_ids: ['nope'] }, [422]);
+  expect(malformed.field_errors['disable_schedule_ids[0]']).toBe('must be a schedule id');
+  expect(installedVersion(blocked.name)).toBe('1.0.0');
+
   // The second: disable it and update.
   await page.goto(settings);
   await review(page, '2.0.0');

@@ -90,12 +90,46 @@ func (s *Installs) PreviewUpdate(ctx context.Context, actor account.Actor, extRe
 
 var errRollback = errors.New("rollback")
 
+// MissingPolicy says what a version update does with schedules whose
+// endpoint the target version lacks.
+type MissingPolicy struct {
+	// Disable disables them (with the reason in last_error) instead of
+	// refusing the update.
+	Disable bool
+	// Reviewed, when not nil, is the list of schedules the user agreed to
+	// disable (those a preview showed). A schedule missing now but not in
+	// it (created or changed after the review) refuses the update, as if
+	// Disable were false: nothing is disabled that was not shown.
+	Reviewed []uuid.UUID
+}
+
+// allows reports whether the policy lets these schedules be disabled.
+func (p MissingPolicy) allows(missing []MissingSchedule) bool {
+	if !p.Disable {
+		return false
+	}
+	if p.Reviewed == nil {
+		return true
+	}
+	reviewed := make(map[uuid.UUID]bool, len(p.Reviewed))
+	for _, id := range p.Reviewed {
+		reviewed[id] = true
+	}
+	for _, m := range missing {
+		if !reviewed[m.ScheduleID] {
+			return false
+		}
+	}
+	return true
+}
+
 // UpdateVersion moves the install to another version (upgrade or rollback)
 // and remaps every schedule by method and path, in one transaction with the
 // timers. When a schedule's endpoint is missing in the target the update is
-// refused with SCHEDULE_REMAP_FAILED listing them, unless disableMissing:
-// then exactly those schedules are disabled and the rest remap.
-func (s *Installs) UpdateVersion(ctx context.Context, actor account.Actor, extRef, version string, disableMissing bool) (Install, RemapPlan, error) {
+// refused with SCHEDULE_REMAP_FAILED listing them, unless the policy allows
+// disabling them: then exactly those schedules are disabled and the rest
+// remap.
+func (s *Installs) UpdateVersion(ctx context.Context, actor account.Actor, extRef, version string, missing MissingPolicy) (Install, RemapPlan, error) {
 	if err := actor.Require(account.ExtensionWrite); err != nil {
 		return Install{}, RemapPlan{}, err
 	}
@@ -109,16 +143,18 @@ func (s *Installs) UpdateVersion(ctx context.Context, actor account.Actor, extRe
 		if target.ID == detail.VersionID {
 			return fault.New(fault.Conflict, "%s is already at version %s.", detail.Slug, target.Version)
 		}
-		plan, err = s.plan(ctx, tx, actor, detail, target, eps, disableMissing, false)
+		plan, err = s.plan(ctx, tx, actor, detail, target, eps, missing.Disable, false)
 		if err != nil {
 			return err
 		}
-		if len(plan.Missing) > 0 && !disableMissing {
-			return &fault.Error{Code: fault.RemapFailed,
-				Message: fmt.Sprintf("%d schedule(s) call endpoints that version %s does not have. Edit or disable them, or update with disable_missing_schedules.", len(plan.Missing), target.Version),
-				Detail:  plan.Missing}
+		if len(plan.Missing) > 0 && !missing.allows(plan.Missing) {
+			msg := fmt.Sprintf("%d schedule(s) call endpoints that version %s does not have. Edit or disable them, or update with disable_missing_schedules.", len(plan.Missing), target.Version)
+			if missing.Disable {
+				msg = fmt.Sprintf("%d schedule(s) call endpoints that version %s does not have, and not all of them are among the schedules reviewed for disabling: review the update again.", len(plan.Missing), target.Version)
+			}
+			return &fault.Error{Code: fault.RemapFailed, Message: msg, Detail: plan.Missing}
 		}
-		if plan, err = s.plan(ctx, tx, actor, detail, target, eps, disableMissing, true); err != nil {
+		if plan, err = s.plan(ctx, tx, actor, detail, target, eps, missing.Disable, true); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `
@@ -140,7 +176,7 @@ func (s *Installs) UpdateVersion(ctx context.Context, actor account.Actor, extRe
 		return audit(ctx, tx, actor, "install.update", detail.ID,
 			map[string]any{"version": detail.Version, "version_id": detail.VersionID},
 			map[string]any{"version": target.Version, "version_id": target.ID, "remapped": len(plan.Remapped),
-				"disabled": len(plan.Missing), "disable_missing_schedules": disableMissing})
+				"disabled": len(plan.Missing), "disable_missing_schedules": missing.Disable})
 	})
 	return out, plan, err
 }

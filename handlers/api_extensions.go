@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -9,6 +11,7 @@ import (
 	"extcron/account"
 	"extcron/db"
 	"extcron/extensions"
+	"extcron/fault"
 )
 
 // InstallService is what the install routes need.
@@ -20,7 +23,7 @@ type InstallService interface {
 	Disable(ctx context.Context, actor account.Actor, extRef string) (extensions.Install, error)
 	Uninstall(ctx context.Context, actor account.Actor, extRef string) (db.UninstallCounts, error)
 	PreviewUpdate(ctx context.Context, actor account.Actor, extRef, version string) (extensions.UpdatePreview, error)
-	UpdateVersion(ctx context.Context, actor account.Actor, extRef, version string, disableMissing bool) (extensions.Install, extensions.RemapPlan, error)
+	UpdateVersion(ctx context.Context, actor account.Actor, extRef, version string, missing extensions.MissingPolicy) (extensions.Install, extensions.RemapPlan, error)
 }
 
 // EndpointLister lists a version's endpoints with their schedulable flag.
@@ -142,25 +145,52 @@ func (h *ExtensionsAPI) Endpoints(c *fiber.Ctx) error {
 }
 
 // Update moves the install to another version, remapping schedules:
-// body {version, disable_missing_schedules?}.
+// body {version, disable_missing_schedules?, disable_schedule_ids?}. With
+// disable_schedule_ids (the missing schedules a preview listed), only
+// those may be disabled: another one missing refuses the update.
 func (h *ExtensionsAPI) Update(c *fiber.Ctx) error {
 	var body struct {
-		Version                 string `json:"version"`
-		DisableMissingSchedules bool   `json:"disable_missing_schedules"`
+		Version                 string    `json:"version"`
+		DisableMissingSchedules bool      `json:"disable_missing_schedules"`
+		DisableScheduleIDs      *[]string `json:"disable_schedule_ids"`
 	}
 	if err := decodeJSON(c, &body); err != nil {
 		return err
 	}
+	policy := extensions.MissingPolicy{Disable: body.DisableMissingSchedules}
+	if body.DisableScheduleIDs != nil {
+		ids, err := scheduleIDs(*body.DisableScheduleIDs, "disable_schedule_ids")
+		if err != nil {
+			return err
+		}
+		policy.Reviewed = ids
+	}
 	actor, _ := ActorOf(c)
 	ctx, cancel := ctx(c)
 	defer cancel()
-	in, plan, err := h.installs.UpdateVersion(ctx, actor, c.Params("ext"), body.Version, body.DisableMissingSchedules)
+	in, plan, err := h.installs.UpdateVersion(ctx, actor, c.Params("ext"), body.Version, policy)
 	if err != nil {
 		return err
 	}
 	return c.JSON(fiber.Map{"install": in, "remapped": plan.Remapped, "disabled": plan.Missing,
 		"extension_id": in.ExtensionID, "slug": in.Slug, "version": in.Version, "version_id": in.VersionID,
 		"enabled": in.Enabled, "install_id": in.InstallID})
+}
+
+// scheduleIDs parses a list of schedule ids from field; a malformed one
+// is a validation error naming its position.
+func scheduleIDs(raw []string, field string) ([]uuid.UUID, error) {
+	ids := make([]uuid.UUID, 0, len(raw))
+	for i, r := range raw {
+		id, err := uuid.Parse(strings.TrimSpace(r))
+		if err != nil {
+			f := fault.Fields{}
+			f.Add(fmt.Sprintf("%s[%d]", field, i), "must be a schedule id")
+			return nil, f.Err()
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }
 
 // PreviewUpdate answers what an update would remap and what would block.

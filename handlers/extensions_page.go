@@ -27,7 +27,7 @@ type PageInstalls interface {
 	Disable(ctx context.Context, actor account.Actor, extensionRef string) (extensions.Install, error)
 	Uninstall(ctx context.Context, actor account.Actor, extensionRef string) (db.UninstallCounts, error)
 	PreviewUpdate(ctx context.Context, actor account.Actor, extensionRef, version string) (extensions.UpdatePreview, error)
-	UpdateVersion(ctx context.Context, actor account.Actor, extensionRef, version string, disableMissing bool) (extensions.Install, extensions.RemapPlan, error)
+	UpdateVersion(ctx context.Context, actor account.Actor, extensionRef, version string, missing extensions.MissingPolicy) (extensions.Install, extensions.RemapPlan, error)
 }
 
 // PageCatalog is what the extension pages need from the registry.
@@ -245,10 +245,20 @@ func (h *ExtensionsPage) ReviewUpdate(c *fiber.Ctx) error {
 func (h *ExtensionsPage) Update(c *fiber.Ctx) error {
 	actor, _ := ActorOf(c)
 	version := c.FormValue("version")
-	disableMissing := c.FormValue("disable_missing_schedules") == "true"
+	// The review lists the schedules it would disable; exactly those may
+	// be (one missing since, say just created, shows the review again).
+	policy := extensions.MissingPolicy{Disable: c.FormValue("disable_missing_schedules") == "true"}
+	if policy.Disable {
+		policy.Reviewed = []uuid.UUID{}
+		for _, raw := range c.Request().PostArgs().PeekMulti("disable_schedule_id") {
+			if id, err := uuid.ParseBytes(raw); err == nil {
+				policy.Reviewed = append(policy.Reviewed, id)
+			}
+		}
+	}
 	ctx, cancel := ctx(c)
 	defer cancel()
-	in, plan, err := h.installs.UpdateVersion(ctx, actor, c.Params("slug"), version, disableMissing)
+	in, plan, err := h.installs.UpdateVersion(ctx, actor, c.Params("slug"), version, policy)
 	if fault.Is(err, fault.RemapFailed) {
 		return h.reviewAgain(c, version, "The schedules changed since you reviewed this update, and now some of them block it. Review them again.")
 	}

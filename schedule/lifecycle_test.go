@@ -69,7 +69,7 @@ func TestUpdateRemapsAndRollsBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, plan, err := l.installs.UpdateVersion(ctx, l.admin, l.v1.Slug, "2.0.0", false)
+	in, plan, err := l.installs.UpdateVersion(ctx, l.admin, l.v1.Slug, "2.0.0", extensions.MissingPolicy{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestUpdateRemapsAndRollsBack(t *testing.T) {
 		t.Fatalf("refresh after upgrade: endpoint %s enabled %v, want v2's GET /refresh and still disabled", got.EndpointID, got.Enabled)
 	}
 	// Rollback.
-	if _, _, err := l.installs.UpdateVersion(ctx, l.admin, l.v1.Slug, "1.0.0", false); err != nil {
+	if _, _, err := l.installs.UpdateVersion(ctx, l.admin, l.v1.Slug, "1.0.0", extensions.MissingPolicy{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := l.get(t, sync.ID); got.EndpointID != l.v1.Endpoints["POST /sync"] || !got.Enabled {
@@ -102,7 +102,7 @@ func TestUpdateBlockedChangesNothing(t *testing.T) {
 	sync := l.create(t, "POST /sync", "sync")
 	remind := l.create(t, "POST /reminders", "remind")
 	before := l.get(t, remind.ID)
-	_, _, err := l.installs.UpdateVersion(ctx, l.admin, l.v1.Slug, "2.0.0", false)
+	_, _, err := l.installs.UpdateVersion(ctx, l.admin, l.v1.Slug, "2.0.0", extensions.MissingPolicy{})
 	fe, ok := fault.As(err)
 	if !ok || fe.Code != fault.RemapFailed {
 		t.Fatalf("update: %v, want SCHEDULE_REMAP_FAILED", err)
@@ -133,7 +133,7 @@ func TestUpdateDisablingMissing(t *testing.T) {
 	ctx := context.Background()
 	sync := l.create(t, "POST /sync", "sync")
 	remind := l.create(t, "POST /reminders", "remind")
-	if _, _, err := l.installs.UpdateVersion(ctx, l.admin, l.v1.Slug, "2.0.0", true); err != nil {
+	if _, _, err := l.installs.UpdateVersion(ctx, l.admin, l.v1.Slug, "2.0.0", extensions.MissingPolicy{Disable: true}); err != nil {
 		t.Fatal(err)
 	}
 	got := l.get(t, remind.ID)
@@ -157,6 +157,47 @@ func TestUpdateDisablingMissing(t *testing.T) {
 	}
 }
 
+// Disabling is limited to the schedules the user reviewed: one that became
+// missing after the review (here, created after it) refuses the update and
+// changes nothing; with both reviewed it goes through.
+func TestUpdateDisablesOnlyReviewed(t *testing.T) {
+	t.Parallel()
+	l := lifecycleSetup(t)
+	ctx := context.Background()
+	remind := l.create(t, "POST /reminders", "remind")
+	preview, err := l.installs.PreviewUpdate(ctx, l.admin, l.v1.Slug, "2.0.0")
+	if err != nil || len(preview.Plan.Missing) != 1 {
+		t.Fatalf("preview %+v %v", preview, err)
+	}
+	reviewed := []uuid.UUID{preview.Plan.Missing[0].ScheduleID}
+	later := l.create(t, "POST /reminders", "created after the review")
+	_, _, err = l.installs.UpdateVersion(ctx, l.admin, l.v1.Slug, "2.0.0",
+		extensions.MissingPolicy{Disable: true, Reviewed: reviewed})
+	fe, ok := fault.As(err)
+	if !ok || fe.Code != fault.RemapFailed {
+		t.Fatalf("update: %v, want SCHEDULE_REMAP_FAILED", err)
+	}
+	if missing, _ := fe.Detail.([]extensions.MissingSchedule); len(missing) != 2 {
+		t.Fatalf("missing %+v, want both schedules", fe.Detail)
+	}
+	for _, id := range []uuid.UUID{remind.ID, later.ID} {
+		if got := l.get(t, id); !got.Enabled {
+			t.Fatalf("schedule %s disabled by a refused update", id)
+		}
+	}
+	if in, _ := l.installs.Get(ctx, l.admin, l.v1.Slug); in.Version != "1.0.0" {
+		t.Fatalf("install moved to %s", in.Version)
+	}
+	_, plan, err := l.installs.UpdateVersion(ctx, l.admin, l.v1.Slug, "2.0.0",
+		extensions.MissingPolicy{Disable: true, Reviewed: []uuid.UUID{remind.ID, later.ID}})
+	if err != nil || len(plan.Missing) != 2 {
+		t.Fatalf("update with both reviewed: %v, %d disabled", err, len(plan.Missing))
+	}
+	if got := l.get(t, later.ID); got.Enabled {
+		t.Fatal("the reviewed schedule stayed enabled")
+	}
+}
+
 // A failure half-way (after the schedules were remapped, when the install
 // row moves) leaves everything as before.
 func TestUpdateIsAtomic(t *testing.T) {
@@ -173,7 +214,7 @@ func TestUpdateIsAtomic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := l.installs.UpdateVersion(ctx, l.admin, l.v1.Slug, "2.0.0", true); err == nil {
+	if _, _, err := l.installs.UpdateVersion(ctx, l.admin, l.v1.Slug, "2.0.0", extensions.MissingPolicy{Disable: true}); err == nil {
 		t.Fatal("update succeeded despite the injected failure")
 	}
 	if got := l.get(t, sync.ID); got.EndpointID != sync.EndpointID || got.Revision != sync.Revision {
