@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -195,4 +196,36 @@ func PruneRunsByCount(ctx context.Context, q Queryer, keep int) (int64, error) {
 		return 0, fmt.Errorf("prune runs beyond the per-schedule limit: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// SaveReconciliation keeps report (JSON) as the last reconciliation, run
+// by by at checkedAt, replacing the previous one.
+func SaveReconciliation(ctx context.Context, q Queryer, checkedAt time.Time, by string, report any) error {
+	doc, err := json.Marshal(report)
+	if err != nil {
+		return err
+	}
+	_, err = q.ExecContext(ctx, `
+		INSERT INTO scheduler_reconciliation (singleton, checked_at, run_by, report) VALUES (true, $1, $2, $3)
+		ON CONFLICT (singleton) DO UPDATE SET checked_at = $1, run_by = $2, report = $3`, checkedAt, by, string(doc))
+	if err != nil {
+		return fmt.Errorf("save reconciliation report: %w", err)
+	}
+	return nil
+}
+
+// LastReconciliation loads the last reconciliation's report into report
+// and says who ran it; ErrNotFound before the first.
+func LastReconciliation(ctx context.Context, q Queryer, report any) (by string, err error) {
+	var row struct {
+		By     string `db:"run_by"`
+		Report []byte `db:"report"`
+	}
+	if err := q.GetContext(ctx, &row, `SELECT run_by, report FROM scheduler_reconciliation`); err != nil {
+		return "", notFound(err)
+	}
+	if err := json.Unmarshal(row.Report, report); err != nil {
+		return "", fmt.Errorf("read reconciliation report: %w", err)
+	}
+	return row.By, nil
 }

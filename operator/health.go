@@ -2,6 +2,7 @@ package operator
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -124,17 +125,20 @@ func (s *Service) Health(ctx context.Context, actor account.Actor) (Health, erro
 		return Health{}, err
 	}
 	h.Backlog = Backlog{DueTimers: backlog.Due, OldestDue: utc(backlog.OldestDue), Running: backlog.Running, Queued: backlog.Queued}
-	s.mu.Lock()
-	if s.last != nil {
-		last := *s.last
+	var last Reconciliation
+	by, err := db.LastReconciliation(ctx, s.conn, &last.Report)
+	switch {
+	case err == nil:
+		last.By = by
 		h.LastReconciliation = &last
+	case !errors.Is(err, db.ErrNotFound):
+		return Health{}, err
 	}
-	s.mu.Unlock()
 	return h, nil
 }
 
 // Reconcile runs a reconciliation now and keeps its report for the
-// health page.
+// health page (of every process: it is stored).
 func (s *Service) Reconcile(ctx context.Context, actor account.Actor) (Reconciliation, error) {
 	if err := actor.RequireOperator(); err != nil {
 		return Reconciliation{}, err
@@ -148,9 +152,11 @@ func (s *Service) Reconcile(ctx context.Context, actor account.Actor) (Reconcili
 	}
 	rep.CheckedAt = rep.CheckedAt.UTC()
 	out := Reconciliation{Report: rep, By: actor.Label()}
-	s.mu.Lock()
-	s.last = &out
-	s.mu.Unlock()
+	if !rep.Skipped {
+		if err := db.SaveReconciliation(ctx, s.conn, rep.CheckedAt, out.By, rep); err != nil {
+			return Reconciliation{}, err
+		}
+	}
 	s.logger.InfoContext(ctx, "operator ran reconciliation", "operator", actor.Label(), "skipped", rep.Skipped,
 		"repaired", len(rep.TimersRepaired), "removed", len(rep.TimersRemoved), "broken_endpoints", len(rep.BrokenEndpoints))
 	return out, nil

@@ -14,7 +14,6 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -48,9 +47,6 @@ type Service struct {
 	reconciler Reconciler
 	logger     *slog.Logger
 	now        func() time.Time
-
-	mu   sync.Mutex
-	last *Reconciliation // the last reconciliation run from here
 }
 
 // NewService builds the operator service. now is the clock (time.Now when

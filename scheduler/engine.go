@@ -722,7 +722,7 @@ func (e *Engine) maintenanceLoop() {
 			}
 		case <-reconcile:
 			ctx, cancel := context.WithTimeout(e.loopCtx, time.Minute)
-			if _, err := e.Reconcile(ctx); err != nil && e.loopCtx.Err() == nil {
+			if err := e.reconcileInBackground(ctx); err != nil && e.loopCtx.Err() == nil {
 				e.log.Warn("reconciliation failed", "error", err)
 			}
 			cancel()
@@ -734,6 +734,22 @@ func (e *Engine) maintenanceLoop() {
 			cancel()
 		}
 	}
+}
+
+// BackgroundReconciler names the background reconciliation as the author
+// of its reports on the operator health page.
+const BackgroundReconciler = "the scheduler (background, every minute)"
+
+// reconcileInBackground reconciles and keeps the report for the health
+// page of every process (a pass skipped because another process was at it
+// leaves that one's report).
+func (e *Engine) reconcileInBackground(ctx context.Context) error {
+	rep, err := e.Reconcile(ctx)
+	if err != nil || rep.Skipped {
+		return err
+	}
+	rep.CheckedAt = rep.CheckedAt.UTC()
+	return db.SaveReconciliation(ctx, e.conn, rep.CheckedAt, BackgroundReconciler, rep)
 }
 
 // lazyLog is a logger with context attributes that costs nothing until a

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"extcron/db"
 	"extcron/schedule"
 	"extcron/scheduler"
 )
@@ -84,4 +85,27 @@ func TestRetention(t *testing.T) {
 	if n := len(e.runs(e.admin.TenantID, old)); n != 1 {
 		t.Fatalf("old keeps %d runs, want the queued one", n)
 	}
+}
+
+// TestBackgroundReconciliationIsKept: the background pass stores its
+// report, which any process's health page reads.
+func TestBackgroundReconciliationIsKept(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	lost := e.create(e.admin, e.ext, "*/5 * * * *", "UTC", nil)
+	e.exec(`DELETE FROM scheduler_timer WHERE schedule_id = $1`, lost)
+	opts := e.options()
+	opts.ReconcileInterval = 100 * time.Millisecond
+	e.start(opts, nil)
+	var rep scheduler.Report
+	eventually(t, 10*time.Second, "a stored background report", func() bool {
+		by, err := db.LastReconciliation(context.Background(), e.conn, &rep)
+		return err == nil && by == scheduler.BackgroundReconciler
+	})
+	if !rep.CheckedAt.Equal(e.clock.Now()) {
+		t.Fatalf("report checked at %s, want the engine's clock %s", rep.CheckedAt, e.clock.Now())
+	}
+	eventually(t, 10*time.Second, "the lost timer repaired", func() bool {
+		return e.count(`SELECT count(*) FROM scheduler_timer WHERE schedule_id = $1`, lost) == 1
+	})
 }
