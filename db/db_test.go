@@ -51,7 +51,8 @@ func TestTenantTablesKeyedByTenant(t *testing.T) {
 		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
 		WHERE i.indisprimary AND n.nspname = 'public'
 		  AND c.relname NOT IN ('extension', 'extension_version', 'extension_api_endpoint',
-		                        'tenant', 'user_login', 'goose_db_version', 'scheduler_reconciliation')
+		                        'tenant', 'user_login', 'goose_db_version', 'scheduler_reconciliation',
+		                        'login_throttle')
 		  AND a.attname <> 'tenant_id'`)
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"extcron/account"
+	"extcron/db"
 	"extcron/extensions"
 	"extcron/handlers"
 	"extcron/operator"
@@ -80,7 +81,14 @@ func New(o Options) *fiber.App {
 		attempts = 10
 	}
 	app.Get("/login", auth.LoginPage)
+	var throttle fiber.Storage // in memory, for tests without a database
+	if o.DB != nil {
+		// Shared by every process, so the limit holds behind a load
+		// balancer.
+		throttle = db.ThrottleStore{Q: o.DB}
+	}
 	app.Post("/login", limiter.New(limiter.Config{
+		Storage:                throttle,
 		Max:                    attempts,
 		Expiration:             time.Minute,
 		SkipSuccessfulRequests: true,

@@ -181,6 +181,26 @@ func TestLoginRateLimit(t *testing.T) {
 	}
 }
 
+// The limit holds across processes: failures spread over two app
+// instances on one database add up.
+func TestLoginRateLimitAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	d := dbtest.New(t)
+	apps := []*webtest.App{webtest.Start(t, d, nil), webtest.Start(t, d, nil)} // 5 failures per minute
+	u := apps[0].NewTenantUser(t, "Acme", "admin")
+	var last int
+	for i := 0; i < 6; i++ {
+		app := apps[i%2]
+		b := webtest.Browser(t)
+		token := webtest.CSRFFrom(app.Get(t, b, "/login"))
+		res, _ := app.PostForm(t, b, "/login", url.Values{"email": {u.Email}, "password": {"wrong-password"}, "_csrf": {token}})
+		last = res.StatusCode
+	}
+	if last != http.StatusTooManyRequests {
+		t.Fatalf("6th failed login over two processes: %d, want 429", last)
+	}
+}
+
 func TestLoginWithoutFormTokenIsRefused(t *testing.T) {
 	t.Parallel()
 	app := webtest.Start(t, dbtest.New(t), nil)

@@ -158,7 +158,7 @@ func serve(ctx context.Context, e env) error {
 	})
 	pruneCtx, stopPruning := context.WithCancel(context.Background())
 	defer stopPruning()
-	go pruneSessions(pruneCtx, d.conn, e.logger, time.Hour)
+	go pruneExpired(pruneCtx, d.conn, e.logger, time.Hour)
 
 	ln, err := net.Listen("tcp", e.cfg.Addr)
 	if err != nil {
@@ -182,10 +182,11 @@ func serve(ctx context.Context, e env) error {
 	return nil
 }
 
-// pruneSessions deletes ended sessions every interval. They are refused
-// on every request already; this keeps the table from growing. Every
-// process does it (a cheap delete), so a web-only deployment prunes too.
-func pruneSessions(ctx context.Context, conn *sqlx.DB, logger *slog.Logger, every time.Duration) {
+// pruneExpired deletes ended web sessions and expired login-throttle
+// counters every interval. Both are ignored once expired already; this
+// keeps the tables from growing. Every process does it (cheap deletes), so
+// a web-only deployment prunes too.
+func pruneExpired(ctx context.Context, conn *sqlx.DB, logger *slog.Logger, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -194,12 +195,15 @@ func pruneSessions(ctx context.Context, conn *sqlx.DB, logger *slog.Logger, ever
 			return
 		case <-t.C:
 		}
-		n, err := db.DeleteExpiredSessions(ctx, conn, time.Now())
+		sessions, err := db.DeleteExpiredSessions(ctx, conn, time.Now())
+		if err == nil {
+			_, err = db.PruneThrottle(ctx, conn)
+		}
 		switch {
 		case err != nil && ctx.Err() == nil:
 			logger.Warn("pruning expired sessions failed", "error", err)
-		case n > 0:
-			logger.Info("expired sessions pruned", "sessions", n)
+		case sessions > 0:
+			logger.Info("expired sessions pruned", "sessions", sessions)
 		}
 	}
 }
