@@ -447,6 +447,14 @@ func (s *Installs) DecryptSecrets(ctx context.Context, tenantID, installID uuid.
 	return s.openSecrets(db.Install{TenantID: tenantID, ID: installID, SecretsCiphertext: ct})
 }
 
+// CheckSecrets reports whether an install's sealed secrets, as read with
+// the run about to call the runner, open with this process's key. It
+// reads nothing: the scheduler passes the ciphertext it already has.
+func (s *Installs) CheckSecrets(tenantID, installID uuid.UUID, ciphertext []byte) error {
+	_, err := s.openSecrets(db.Install{TenantID: tenantID, ID: installID, SecretsCiphertext: ciphertext})
+	return err
+}
+
 func (s *Installs) openSecrets(in db.Install) (map[string]string, error) {
 	out := map[string]string{}
 	if len(in.SecretsCiphertext) == 0 {

@@ -24,11 +24,11 @@ type Executor interface {
 	Execute(ctx context.Context, call runner.Call) runner.Result
 }
 
-// SecretOpener opens an install's secrets; the engine uses it only to
-// check, before calling the runner, that they are readable (the runner
-// receives them sealed, in the envelope). *extensions.Installs has it.
+// SecretOpener checks that an install's sealed secrets open; the engine
+// checks before calling the runner (which receives them sealed, in the
+// envelope). *extensions.Installs has it.
 type SecretOpener interface {
-	DecryptSecrets(ctx context.Context, tenantID, installID uuid.UUID) (map[string]string, error)
+	CheckSecrets(tenantID, installID uuid.UUID, ciphertext []byte) error
 }
 
 // Options configure an Engine. Zero values take the defaults in brackets.

@@ -201,10 +201,7 @@ func (e *Engine) prepare(r db.ClaimedRun) (call runner.Call, failure, disable st
 	var envelope *runner.SecretEnvelope
 	if len(r.Secrets) > 0 {
 		if e.opts.Secrets != nil {
-			ctx, cancel := context.WithTimeout(e.runCtx, 10*time.Second)
-			_, err := e.opts.Secrets.DecryptSecrets(ctx, r.TenantID, r.InstallID)
-			cancel()
-			if err != nil {
+			if err := e.opts.Secrets.CheckSecrets(r.TenantID, r.InstallID, r.Secrets); err != nil {
 				e.log.Warn("install secrets unreadable", "tenant_id", r.TenantID, "install_id", r.InstallID, "error", err)
 				return call, "not run: the extension's secrets cannot be read (re-enter them on the settings page)", "", true
 			}
