@@ -25,7 +25,8 @@ func (s ThrottleStore) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), d)
 }
 
-// Get returns the value stored under key, nil when absent or expired.
+// Get returns the value stored under key, nil when absent or expired
+// (fiber.Storage asks for nil, nil then, not an error).
 func (s ThrottleStore) Get(key string) ([]byte, error) {
 	ctx, cancel := s.ctx()
 	defer cancel()

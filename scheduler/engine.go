@@ -209,12 +209,14 @@ type runKey struct{ tenantID, id uuid.UUID }
 // attempt: queued again as the next attempt with the same invocation_id,
 // or failed when its attempts are used up. Nothing stays running.
 type Engine struct {
-	conn   *sqlx.DB
-	stmts  *db.StmtCache // the hot statements, prepared once per connection
-	client Executor
-	opts   Options
-	log    *slog.Logger
-	now    func() time.Time
+	conn  *sqlx.DB
+	stmts *db.StmtCache // the hot statements, prepared once per connection
+	// settings: install configs and provider lists decoded once.
+	settings *settingsCache
+	client   Executor
+	opts     Options
+	log      *slog.Logger
+	now      func() time.Time
 
 	wakeFire     chan struct{}
 	wakeDispatch chan struct{}
@@ -255,6 +257,7 @@ func NewEngine(conn *sqlx.DB, client Executor, opts Options) *Engine {
 	return &Engine{
 		conn:         conn,
 		stmts:        db.NewStmtCache(conn),
+		settings:     newSettingsCache(),
 		client:       client,
 		opts:         opts,
 		log:          opts.Logger.With("process_id", opts.ProcessID),

@@ -190,11 +190,11 @@ func (e *Engine) prepare(r db.ClaimedRun) (call runner.Call, failure, disable st
 		return call, fmt.Sprintf("not run: endpoint %s %s is not in the installed version %s",
 			deref(r.EndpointMethod), deref(r.EndpointPath), deref(r.Version)), "", true
 	}
-	config, err := installSettings.config(r.Config)
+	config, err := e.settings.config(r.Config)
 	if err != nil {
 		return call, "not run: the extension's configuration cannot be read", "", true
 	}
-	providers, err := installSettings.providers(r.Providers)
+	providers, err := e.settings.providers(r.Providers)
 	if err != nil {
 		return call, "not run: the extension's providers cannot be read", "", true
 	}
@@ -243,7 +243,9 @@ type settingsCache struct {
 
 const settingsCacheMax = 1024
 
-var installSettings = &settingsCache{cfg: map[string]map[string]string{}, prov: map[string][]string{}}
+func newSettingsCache() *settingsCache {
+	return &settingsCache{cfg: map[string]map[string]string{}, prov: map[string][]string{}}
+}
 
 func (c *settingsCache) config(raw []byte) (map[string]string, error) {
 	if len(raw) == 0 {
