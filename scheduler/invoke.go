@@ -233,8 +233,8 @@ func (e *Engine) prepare(r db.ClaimedRun) (call runner.Call, failure, disable st
 // settingsCache remembers decoded install configs and provider lists by
 // their stored JSON: every run of an install carries the same bytes, and
 // decoding them per run was a noticeable share of the engine's CPU. The
-// decoded values are shared read-only by the calls that use them. The
-// cache is bounded by starting over when full.
+// decoded values are shared read-only by the calls that use them. Each
+// map is bounded by starting over when full.
 type settingsCache struct {
 	mu   sync.Mutex
 	cfg  map[string]map[string]string
@@ -251,44 +251,33 @@ func (c *settingsCache) config(raw []byte) (map[string]string, error) {
 	if len(raw) == 0 {
 		return map[string]string{}, nil
 	}
-	c.mu.Lock()
-	v, ok := c.cfg[string(raw)]
-	c.mu.Unlock()
-	if ok {
-		return v, nil
-	}
-	v = map[string]string{}
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if len(c.cfg) >= settingsCacheMax {
-		clear(c.cfg)
-	}
-	c.cfg[string(raw)] = v
-	c.mu.Unlock()
-	return v, nil
+	return decodeOnce(&c.mu, c.cfg, raw)
 }
 
 func (c *settingsCache) providers(raw []byte) ([]string, error) {
 	if len(raw) == 0 {
 		return nil, nil
 	}
-	c.mu.Lock()
-	v, ok := c.prov[string(raw)]
-	c.mu.Unlock()
+	return decodeOnce(&c.mu, c.prov, raw)
+}
+
+// decodeOnce returns raw decoded, from seen or decoded now and kept.
+func decodeOnce[T any](mu *sync.Mutex, seen map[string]T, raw []byte) (T, error) {
+	mu.Lock()
+	v, ok := seen[string(raw)]
+	mu.Unlock()
 	if ok {
 		return v, nil
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, err
+		return v, err
 	}
-	c.mu.Lock()
-	if len(c.prov) >= settingsCacheMax {
-		clear(c.prov)
+	mu.Lock()
+	if len(seen) >= settingsCacheMax {
+		clear(seen)
 	}
-	c.prov[string(raw)] = v
-	c.mu.Unlock()
+	seen[string(raw)] = v
+	mu.Unlock()
 	return v, nil
 }
 
@@ -536,8 +525,8 @@ func (e *Engine) writeOutcomes(ctx context.Context, tx *sqlx.Tx, batch []outcome
 // when its attempts are used up.
 func (e *Engine) recoverExpired(ctx context.Context) (int, error) {
 	now := e.now()
-	// The dispatch loop looks on every wake-up; almost always nothing has
-	// expired, which one read says without a transaction.
+	// Almost always nothing has expired, which one read says without a
+	// transaction.
 	if any, err := db.AnyLeaseExpired(ctx, e.stmts.On(e.conn), now); err != nil || !any {
 		return 0, err
 	}
