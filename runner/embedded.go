@@ -68,10 +68,12 @@ type Embedded struct {
 	runtime wazero.Runtime
 	slots   chan struct{}
 
-	mu       sync.Mutex
-	modules  map[string]*cachedModule // by content hash
-	closed   bool
-	inflight sync.WaitGroup
+	mu         sync.Mutex
+	modules    map[string]*cachedModule // by content hash
+	maxModules int
+	useClock   uint64 // orders uses, for evicting the least recently used
+	closed     bool
+	inflight   sync.WaitGroup
 
 	compiles   atomic.Int64
 	executions atomic.Int64
@@ -80,7 +82,7 @@ type Embedded struct {
 // NewEmbedded returns an embedded runner that loads modules from store. Close
 // it to release the compiled modules.
 func NewEmbedded(store ModuleStore, logger *slog.Logger, opts ...EmbeddedOption) *Embedded {
-	cfg := embeddedConfig{maxConcurrent: 16}
+	cfg := embeddedConfig{maxConcurrent: 16, maxModules: 16}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -96,11 +98,12 @@ func NewEmbedded(store ModuleStore, logger *slog.Logger, opts ...EmbeddedOption)
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
 	return &Embedded{
-		store:   store,
-		logger:  logger,
-		runtime: rt,
-		slots:   make(chan struct{}, cfg.maxConcurrent),
-		modules: map[string]*cachedModule{},
+		store:      store,
+		logger:     logger,
+		runtime:    rt,
+		slots:      make(chan struct{}, cfg.maxConcurrent),
+		modules:    map[string]*cachedModule{},
+		maxModules: cfg.maxModules,
 	}
 }
 
@@ -108,6 +111,12 @@ type cachedModule struct {
 	ready    chan struct{}
 	compiled wazero.CompiledModule
 	err      error
+	// Guarded by e.mu: the last use (e.useClock), the calls holding the
+	// module, and whether it was dropped from the cache (closed when the
+	// last holder lets go).
+	lastUse uint64
+	users   int
+	dropped bool
 }
 
 // EmbeddedOption configures NewEmbedded.
@@ -115,7 +124,20 @@ type EmbeddedOption func(*embeddedConfig)
 
 type embeddedConfig struct {
 	maxConcurrent int
+	maxModules    int
 	cache         wazero.CompilationCache
+}
+
+// WithMaxModules bounds the compiled modules kept in memory (default 16;
+// a compiled Go module takes tens of megabytes). Past it the least
+// recently used one is dropped, and compiled again (or read back from the
+// compilation cache) when called again.
+func WithMaxModules(n int) EmbeddedOption {
+	return func(c *embeddedConfig) {
+		if n > 0 {
+			c.maxModules = n
+		}
+	}
 }
 
 // WithMaxConcurrent bounds how many modules execute at once (default 16);
@@ -373,10 +395,11 @@ func (e *Embedded) execute(ctx context.Context, req *Request) (int, Response) {
 		log.Error("looking up extension handler", "error", err)
 		return http.StatusServiceUnavailable, Response{Error: "module store unavailable"}
 	}
-	compiled, err := e.compiledModule(ctx, req.Context.VersionID, req.Context.ContentHash)
+	compiled, release, err := e.compiledModule(ctx, req.Context.VersionID, req.Context.ContentHash)
 	if err != nil {
 		return e.loadFailure(ctx, log, err)
 	}
+	defer release()
 
 	in, err := json.Marshal(guestInput{
 		Handler: handler,
@@ -440,35 +463,89 @@ func (e *Embedded) loadFailure(ctx context.Context, log *slog.Logger, err error)
 }
 
 // compiledModule returns the cached compiled module for contentHash, loading
-// and compiling it at most once even under concurrent calls. The load runs
-// detached from ctx so a caller giving up does not waste the work.
-func (e *Embedded) compiledModule(ctx context.Context, versionID, contentHash string) (wazero.CompiledModule, error) {
+// and compiling it at most once even under concurrent calls, and a release
+// the caller runs when done with it. The load runs detached from ctx so a
+// caller giving up does not waste the work.
+func (e *Embedded) compiledModule(ctx context.Context, versionID, contentHash string) (wazero.CompiledModule, func(), error) {
 	contentHash = strings.ToLower(contentHash)
 	e.mu.Lock()
+	e.useClock++
 	m, ok := e.modules[contentHash]
-	if !ok {
-		m = &cachedModule{ready: make(chan struct{})}
+	if ok {
+		m.lastUse = e.useClock
+	} else {
+		e.evictLocked()
+		m = &cachedModule{ready: make(chan struct{}), lastUse: e.useClock}
 		e.modules[contentHash] = m
 		e.inflight.Add(1)
 		go func() {
 			defer e.inflight.Done()
 			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), moduleLoadTimeout)
 			defer cancel()
-			m.compiled, m.err = e.loadModule(lctx, versionID, contentHash)
-			if m.err != nil {
-				e.mu.Lock()
+			compiled, err := e.loadModule(lctx, versionID, contentHash)
+			e.mu.Lock()
+			m.compiled, m.err = compiled, err
+			if err != nil && e.modules[contentHash] == m {
 				delete(e.modules, contentHash) // let a later call try again
-				e.mu.Unlock()
 			}
+			e.mu.Unlock()
 			close(m.ready)
 		}()
 	}
+	m.users++
 	e.mu.Unlock()
 	select {
 	case <-m.ready:
-		return m.compiled, m.err
+		if m.err != nil {
+			e.release(m)
+			return nil, nil, m.err
+		}
+		return m.compiled, func() { e.release(m) }, nil
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		e.release(m)
+		return nil, nil, ctx.Err()
+	}
+}
+
+// release lets go of a module; the last holder of a dropped module closes
+// it.
+func (e *Embedded) release(m *cachedModule) {
+	e.mu.Lock()
+	m.users--
+	closeIt := m.dropped && m.users == 0 && m.compiled != nil
+	e.mu.Unlock()
+	if closeIt {
+		_ = m.compiled.Close(context.Background())
+	}
+}
+
+// evictLocked makes room for one more module: while the cache is full it
+// drops the least recently used module that has finished loading. A module
+// still held by calls is closed when the last of them ends; later calls
+// load it again.
+func (e *Embedded) evictLocked() {
+	for len(e.modules) >= e.maxModules {
+		var oldest string
+		var victim *cachedModule
+		for hash, m := range e.modules {
+			select {
+			case <-m.ready:
+			default:
+				continue // still loading
+			}
+			if victim == nil || m.lastUse < victim.lastUse {
+				oldest, victim = hash, m
+			}
+		}
+		if victim == nil {
+			return // everything is loading: let the cache grow for now
+		}
+		delete(e.modules, oldest)
+		victim.dropped = true
+		if victim.users == 0 && victim.compiled != nil {
+			go func() { _ = victim.compiled.Close(context.Background()) }()
+		}
+		e.logger.Info("compiled module dropped from the cache", "content_hash", oldest, "max_modules", e.maxModules)
 	}
 }
 

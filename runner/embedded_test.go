@@ -227,6 +227,32 @@ func TestEmbeddedCachesCompiledModules(t *testing.T) {
 	}
 }
 
+// The cache keeps at most WithMaxModules compiled modules: the least
+// recently used goes, and comes back compiled again when called.
+func TestEmbeddedDropsLeastRecentlyUsedModule(t *testing.T) {
+	t.Parallel()
+	shared(t) // fills the compilation cache first
+	store, hashes := sampleStore(t)
+	e := NewEmbedded(store, nil, WithCompilationCache(testCompilationCache()), WithMaxModules(1))
+	srv := httptest.NewServer(e.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		if err := e.Close(context.Background()); err != nil {
+			t.Errorf("closing the embedded runner: %v", err)
+		}
+	})
+	f := &embeddedFixture{runner: e, store: store, hashes: hashes, url: srv.URL}
+	client := NewClient(srv.URL, 30*time.Second, 0, nil)
+	for _, sample := range []string{"crm-sync-v1", "crm-sync-v2", "crm-sync-v1"} {
+		if res := client.Execute(context.Background(), f.call(sample, "GET", "/cache/refresh", "")); !res.Success {
+			t.Fatalf("%s: %+v", sample, res)
+		}
+	}
+	if s := e.Stats(); s.Compiles != 3 || s.CachedModules != 1 || s.Executions != 3 {
+		t.Errorf("Stats = %+v, want 3 compiles, 1 cached module, 3 executions", s)
+	}
+}
+
 func TestEmbeddedRefusesContentHashMismatch(t *testing.T) {
 	t.Parallel()
 	f := newEmbeddedFixture(t)

@@ -273,7 +273,10 @@ func (f *embeddedFixture) warm(tb testing.TB, sample string) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if _, err := f.runner.compiledModule(ctx, sample, f.hashes[sample]); err != nil {
+	_, release, err := f.runner.compiledModule(ctx, sample, f.hashes[sample])
+	if err != nil {
 		tb.Errorf("compiling %s: %v", sample, err)
+		return
 	}
+	release()
 }

@@ -36,6 +36,7 @@ type config struct {
 	LogFormat           string
 	LogLevel            string
 	LoginAttemptsPerMin int
+	RunnerMaxModules    int
 }
 
 // envVar documents one variable: the README's configuration table is
@@ -51,6 +52,7 @@ var envVars = []envVar{
 	{"RUNNER_URL", "", "base URL of the Runner; unset uses the embedded WebAssembly runner"},
 	{"EXTCRON_RUNNER_TIMEOUT_MS", "30000", "deadline of one runner call"},
 	{"EXTCRON_RUNNER_MAX_RESPONSE_BYTES", "262144", "largest runner response accepted"},
+	{"EXTCRON_RUNNER_MAX_MODULES", "16", "compiled extension modules the embedded runner keeps in memory"},
 	{"EXTCRON_MIN_INTERVAL", "5m", "shortest allowed gap between two firings of a schedule"},
 	{"EXTCRON_SECRET_KEY", "", "encrypts install secrets; generated into the data dir when unset"},
 	{"EXTCRON_SCHEDULER", "on", "on/off: run the scheduler in this process"},
@@ -133,6 +135,7 @@ func loadConfig() (config, error) {
 	}
 	c.RunnerTimeout = time.Duration(intVar("EXTCRON_RUNNER_TIMEOUT_MS", 100, 3_600_000)) * time.Millisecond
 	c.RunnerMaxResponse = int64(intVar("EXTCRON_RUNNER_MAX_RESPONSE_BYTES", 1024, 64<<20))
+	c.RunnerMaxModules = intVar("EXTCRON_RUNNER_MAX_MODULES", 1, 4096)
 	c.MinInterval = durVar("EXTCRON_MIN_INTERVAL", time.Minute, 24*time.Hour)
 	c.SecretKey = get("EXTCRON_SECRET_KEY")
 	if c.SecretKey != "" && len(c.SecretKey) < 32 {

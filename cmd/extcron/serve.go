@@ -102,7 +102,8 @@ func serve(ctx context.Context, e env) error {
 		if err != nil {
 			return fmt.Errorf("embedded runner cache: %w", err)
 		}
-		embedded = runner.NewEmbedded(s.moduleStore, e.logger.With("component", "runner"), runner.WithCompilationCache(cache))
+		embedded = runner.NewEmbedded(s.moduleStore, e.logger.With("component", "runner"), runner.WithCompilationCache(cache),
+			runner.WithMaxModules(e.cfg.RunnerMaxModules))
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return fmt.Errorf("embedded runner: %w", err)
