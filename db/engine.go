@@ -166,23 +166,31 @@ type FireSchedule struct {
 	OverlapPolicy        string     `db:"overlap_policy"`
 	CatchupPolicy        string     `db:"catchup_policy"`
 	CatchupWindowSeconds int        `db:"catchup_window_seconds"`
-	InstallFound         bool       `db:"install_found"`
-	InstallEnabled       bool       `db:"install_enabled"`
-	TenantSuspended      bool       `db:"tenant_suspended"`
 	Active               int        `db:"active"`
 	Queued               int        `db:"queued"`
 	ActiveRunID          *uuid.UUID `db:"active_run_id"`
+	CallTarget
+}
 
-	EndpointID       uuid.UUID       `db:"endpoint_id"`
+// CallTarget is what calling the runner for a run needs, read when the run
+// starts (never a stale copy): the schedule's endpoint, payload and retry
+// budget, the install's current version, settings and sealed secrets, the
+// endpoint row, and the tenant's kill switch. Pointer fields are nil when
+// those rows are gone.
+type CallTarget struct {
+	EndpointID       *uuid.UUID      `db:"endpoint_id"`
 	Payload          json.RawMessage `db:"payload_json"`
 	RetryMaxAttempts int             `db:"retry_max_attempts"`
+	InstallFound     bool            `db:"install_found"`
+	InstallEnabled   bool            `db:"install_enabled"`
 	ExtensionID      *uuid.UUID      `db:"extension_id"`
 	VersionID        *uuid.UUID      `db:"version_id"`
 	Version          *string         `db:"version"`
 	ContentHash      *string         `db:"content_hash"`
 	Config           []byte          `db:"config"`
-	Providers        []byte          `db:"providers"`
+	Providers        []byte          `db:"providers"` // JSON array
 	Secrets          []byte          `db:"secrets_ciphertext"`
+	TenantSuspended  bool            `db:"tenant_suspended"`
 	EndpointFound    bool            `db:"endpoint_found"`
 	EndpointVersion  *uuid.UUID      `db:"endpoint_version"`
 	EndpointMethod   *string         `db:"endpoint_method"`
@@ -429,38 +437,21 @@ func uuidArray(ids []uuid.UUID) any {
 	return c.value()
 }
 
-// ClaimedRun is a run taken for execution, with everything needed to call
-// the runner resolved right after the claim (never a stale copy): the
-// install's current version and content hash, the endpoint row, the
-// tenant's kill switch. Pointer fields are nil when those rows are gone.
+// ClaimedRun is a run taken for execution, with its call target.
 type ClaimedRun struct {
-	TenantID         uuid.UUID       `db:"tenant_id"`
-	ID               uuid.UUID       `db:"id"`
-	ScheduleID       uuid.UUID       `db:"schedule_id"`
-	InstallID        uuid.UUID       `db:"install_id"`
-	Trigger          string          `db:"trigger"`
-	ScheduledFor     time.Time       `db:"scheduled_for"`
-	InvocationID     uuid.UUID       `db:"invocation_id"`
-	Attempt          int             `db:"attempt"`
-	LeaseOwner       string          `db:"lease_owner"`
-	ScheduleFound    bool            `db:"-"`
-	EndpointID       *uuid.UUID      `db:"-"`
-	Payload          json.RawMessage `db:"-"`
-	RetryMaxAttempts int             `db:"-"`
-	InstallFound     bool            `db:"-"`
-	InstallEnabled   bool            `db:"-"`
-	ExtensionID      *uuid.UUID      `db:"-"`
-	VersionID        *uuid.UUID      `db:"-"`
-	Version          *string         `db:"-"`
-	ContentHash      *string         `db:"-"`
-	Config           []byte          `db:"-"`
-	Providers        []byte          `db:"-"` // JSON array
-	Secrets          []byte          `db:"-"`
-	TenantSuspended  bool            `db:"-"`
-	EndpointFound    bool            `db:"-"`
-	EndpointVersion  *uuid.UUID      `db:"-"`
-	EndpointMethod   *string         `db:"-"`
-	EndpointPath     *string         `db:"-"`
+	TenantID     uuid.UUID `db:"tenant_id"`
+	ID           uuid.UUID `db:"id"`
+	ScheduleID   uuid.UUID `db:"schedule_id"`
+	InstallID    uuid.UUID `db:"install_id"`
+	Trigger      string    `db:"trigger"`
+	ScheduledFor time.Time `db:"scheduled_for"`
+	InvocationID uuid.UUID `db:"invocation_id"`
+	Attempt      int       `db:"attempt"`
+	LeaseOwner   string    `db:"lease_owner"`
+	// ScheduleFound and the call target are filled in after the claim
+	// (ResolveClaimedRuns), or from the fire cycle's read.
+	ScheduleFound bool `db:"-"`
+	CallTarget
 }
 
 // ClaimRunsQuery is ClaimRuns' statement ($1 owner, $2 now, $3 lease

@@ -305,17 +305,11 @@ func (p *firePlan) started(recorded []db.InsertedRun) []db.ClaimedRun {
 		if !written[r.ID] {
 			continue
 		}
-		ep := s.EndpointID
 		out = append(out, db.ClaimedRun{
 			TenantID: r.TenantID, ID: r.ID, ScheduleID: r.ScheduleID, InstallID: r.InstallID,
 			Trigger: r.Trigger, ScheduledFor: r.ScheduledFor, InvocationID: r.InvocationID,
 			Attempt: r.Attempt, LeaseOwner: *r.LeaseOwner,
-			ScheduleFound: true, EndpointID: &ep, Payload: s.Payload, RetryMaxAttempts: s.RetryMaxAttempts,
-			InstallFound: s.InstallFound, InstallEnabled: s.InstallEnabled,
-			ExtensionID: s.ExtensionID, VersionID: s.VersionID, Version: s.Version, ContentHash: s.ContentHash,
-			Config: s.Config, Providers: s.Providers, Secrets: s.Secrets, TenantSuspended: s.TenantSuspended,
-			EndpointFound: s.EndpointFound, EndpointVersion: s.EndpointVersion,
-			EndpointMethod: s.EndpointMethod, EndpointPath: s.EndpointPath,
+			ScheduleFound: true, CallTarget: s.CallTarget,
 		})
 	}
 	return out
