@@ -646,11 +646,12 @@ func (e *Engine) finishingRuns() []uuid.UUID {
 	return ids
 }
 
-// recoverLoop takes over runs whose lease expired, every quarter of the
-// lease (at most a second apart) and on wake-ups.
+// recoverLoop takes over runs whose lease expired: every tenth of the
+// lease (between 250 ms and 5 s; an idle process looks rarely) and on
+// wake-ups.
 func (e *Engine) recoverLoop() {
 	defer e.loops.Done()
-	t := time.NewTicker(min(e.opts.LeaseDuration/4, time.Second))
+	t := time.NewTicker(min(max(e.opts.LeaseDuration/10, 250*time.Millisecond), 5*time.Second))
 	defer t.Stop()
 	for {
 		if _, err := e.recoverExpired(e.loopCtx); err != nil && e.loopCtx.Err() == nil {
