@@ -29,6 +29,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -86,6 +87,9 @@ func main() {
 	check(err)
 	check(cluster.Start(ctx))
 	defer func() { _ = cluster.Stop() }()
+	if b, err := os.ReadFile(filepath.Join(cluster.Dir(), "postmaster.pid")); err == nil {
+		postmaster, _ = strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0])
+	}
 	if os.Getenv("BENCH_EXPLAIN") != "" {
 		defer func() {
 			b, _ := os.ReadFile(filepath.Join(cluster.Dir(), "server.log"))
@@ -281,39 +285,42 @@ func endToEnd(ctx context.Context, conn *sqlx.DB, url string, n, perSecond, hist
 	}
 }
 
-// cpuTimes is CPU time used so far by this process and by the PostgreSQL
-// server processes.
+// cpuTimes is CPU time used so far by this process and by the harness's
+// PostgreSQL server (its postmaster and the processes it started).
 type cpuTimes struct{ self, postgres time.Duration }
+
+// postmaster is the harness cluster's server process id.
+var postmaster int
 
 func cpuNow() cpuTimes {
 	var c cpuTimes
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
-		pid := e.Name()
-		if pid[0] < '0' || pid[0] > '9' {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + pid + "/stat")
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
 		if err != nil {
 			continue
 		}
 		s := string(b)
-		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || end < open {
+		end := strings.LastIndexByte(s, ')')
+		if end < 0 {
 			continue
 		}
-		f := strings.Fields(s[end+2:])
+		f := strings.Fields(s[end+2:]) // state, ppid, …, utime (12th), stime (13th)
 		if len(f) < 13 {
 			continue
 		}
-		var utime, stime int64
-		fmt.Sscan(f[11], &utime)
-		fmt.Sscan(f[12], &stime)
+		ppid, _ := strconv.Atoi(f[1])
+		utime, _ := strconv.ParseInt(f[11], 10, 64)
+		stime, _ := strconv.ParseInt(f[12], 10, 64)
 		d := time.Duration(utime+stime) * 10 * time.Millisecond // USER_HZ is 100 on Linux
 		switch {
-		case pid == fmt.Sprint(os.Getpid()):
+		case pid == os.Getpid():
 			c.self += d
-		case s[open+1:end] == "postgres":
+		case postmaster > 0 && (pid == postmaster || ppid == postmaster):
 			c.postgres += d
 		}
 	}
