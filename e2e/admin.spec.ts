@@ -1,27 +1,15 @@
 import { test, expect } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
-import { resolve } from 'node:path';
-import { admin, signIn, sql, quote, unique } from './helpers';
+import { admin, cli, ensureOperator, operator, signIn, sql, quote, unique } from './helpers';
 
 // The operator tools: an operator suspends and resumes a tenant's
 // schedules with confirmation, and checks the health page; everyone else
 // is turned away at the door.
 
-const operator = { email: 'op@e2e.test', password: 'op-password' };
 // A tenant of its own, so suspending it cannot disturb the other specs.
 const target = unique('E2E Kill Switch');
 
-function cli(...args: string[]): string {
-  const bin = process.env.EXTCRON_BIN ?? resolve('bin/extcron');
-  return execFileSync(bin, args, { env: process.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-}
-
 test.beforeAll(() => {
-  const exists = sql(`SELECT count(*) FROM user_login WHERE email = ${quote(operator.email)}`);
-  if (exists === '0') {
-    cli('user', 'create', '--tenant', 'E2E Corp', '--email', operator.email, '--password', operator.password,
-      '--role', 'admin', '--operator');
-  }
+  ensureOperator();
   cli('tenant', 'create', '--name', target);
 });
 

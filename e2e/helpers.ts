@@ -46,6 +46,17 @@ export function cli(...args: string[]): string {
 }
 
 // A tenant of a spec's own, with an admin (and API token) and a viewer.
+// operator is a user with the operator flag, created on first use.
+export const operator = { email: 'op@e2e.test', password: 'op-password' };
+
+export function ensureOperator() {
+  const exists = sql(`SELECT count(*) FROM user_login WHERE email = ${quote(operator.email)}`);
+  if (exists === '0') {
+    cli('user', 'create', '--tenant', 'E2E Corp', '--email', operator.email, '--password', operator.password,
+      '--role', 'admin', '--operator');
+  }
+}
+
 export type Tenant = {
   name: string;
   admin: { email: string; password: string };

@@ -1,6 +1,6 @@
 import { test, expect, Page } from '@playwright/test';
 import { mkdirSync } from 'node:fs';
-import { admin, signIn, unique, newTenant, seedInstall } from './helpers';
+import { admin, ensureOperator, operator, signIn, unique, newTenant, seedInstall } from './helpers';
 
 // Writes docs/screenshots/<page>-<width>.png of every page the extension
 // and schedule UI has. Run with SCREENSHOTS=1 npx playwright test screenshots.
@@ -117,5 +117,22 @@ test('screenshots of the update dialog at 1280 and 390 px', async ({ page }) => 
       await page.screenshot({ path: `${dir}/${name}-${width}.png`, animations: 'disabled' });
     }
     await page.context().clearCookies();
+  }
+});
+
+// The operator health page, after a reconciliation run from it.
+test('screenshots of the operator health page at 1280 and 390 px', async ({ page }) => {
+  mkdirSync(dir, { recursive: true });
+  ensureOperator();
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await signIn(page, operator);
+  await page.goto('/admin/health');
+  await page.getByTestId('health-reconcile').click();
+  await expect(page.getByTestId('health-last')).toContainText(operator.email);
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: width > 600 ? 900 : 844 });
+    await page.goto('/admin/health');
+    await page.locator('#toasts .toast').evaluateAll((els) => els.forEach((e) => e.remove()));
+    await shoot(page, 'admin-health', width);
   }
 });
