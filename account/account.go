@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/mail"
 	"strings"
 	"time"
 
@@ -34,13 +33,19 @@ type ZoneCheck func(name string) string
 type Service struct {
 	conn      *sqlx.DB
 	checkZone ZoneCheck
+	rules     *fault.Rules
 	logger    *slog.Logger
 	now       func() time.Time
 }
 
 // NewService builds the account service.
 func NewService(conn *sqlx.DB, checkZone ZoneCheck, logger *slog.Logger) *Service {
-	return &Service{conn: conn, checkZone: checkZone, logger: logger, now: time.Now}
+	return &Service{conn: conn, checkZone: checkZone, rules: fault.NewRules(), logger: logger, now: time.Now}
+}
+
+// newTenant holds the rules of a tenant's fields.
+type newTenant struct {
+	Name string `json:"name" validate:"required,max=128" msg:"Name is required (at most 128 characters)."`
 }
 
 // CreateTenant creates a tenant with an optional default time zone.
@@ -48,9 +53,7 @@ func (s *Service) CreateTenant(ctx context.Context, name, timezone string) (db.T
 	name = strings.TrimSpace(name)
 	timezone = strings.TrimSpace(timezone)
 	fields := fault.Fields{}
-	if name == "" || len(name) > 128 {
-		fields.Add("name", "Name is required (at most 128 characters).")
-	}
+	s.rules.Check(newTenant{Name: name}, fields)
 	var tz *string
 	if timezone != "" {
 		if msg := s.checkZone(timezone); msg != "" {
@@ -74,26 +77,23 @@ func (s *Service) CreateTenant(ctx context.Context, name, timezone string) (db.T
 
 // NewUser describes a user to create.
 type NewUser struct {
-	Tenant   string // tenant id or name
-	Email    string
-	Password string
-	Name     string
-	Role     string
-	Operator bool
+	Tenant   string `json:"tenant"` // tenant id or name
+	Email    string `json:"email" validate:"required,email" msg:"Enter a valid email address."`
+	Password string `json:"password" validate:"min=8,max=72" msg:"Password must be 8 to 72 characters."`
+	Name     string `json:"name"`
+	Role     string `json:"role" validate:"oneof=admin viewer" msg:"Role must be admin or viewer."`
+	Operator bool   `json:"operator"`
 }
 
 // CreateUser creates a user in a tenant.
 func (s *Service) CreateUser(ctx context.Context, in NewUser) (db.User, error) {
 	fields := fault.Fields{}
 	email := strings.ToLower(strings.TrimSpace(in.Email))
-	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
-		fields.Add("email", "Enter a valid email address.")
-	}
-	if len(in.Password) < 8 || len(in.Password) > 72 {
+	in.Email = email
+	s.rules.Check(in, fields)
+	if len(in.Password) > 72 {
+		// bcrypt reads 72 bytes at most; the rule above counts characters.
 		fields.Add("password", "Password must be 8 to 72 characters.")
-	}
-	if in.Role != RoleAdmin && in.Role != RoleViewer {
-		fields.Add("role", "Role must be admin or viewer.")
 	}
 	tenant, err := s.findTenant(ctx, in.Tenant)
 	if err != nil {

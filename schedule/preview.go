@@ -16,8 +16,9 @@ type PreviewInput struct {
 	Cron     string `json:"cron"`
 	Timezone string `json:"timezone"`
 	// From is an RFC 3339 instant; empty means now.
-	From  string `json:"from"`
-	Count int    `json:"count"`
+	From string `json:"from" validate:"omitempty,datetime=2006-01-02T15:04:05Z07:00" msg:"from must be an RFC 3339 instant such as 2026-03-08T06:00:00Z."`
+	// Count is the number of fire times; 0 means 5.
+	Count int `json:"count" validate:"omitempty,min=1,max=20" msg:"count must be from 1 to 20."`
 }
 
 // Preview is the answer: a description and the next fire times (UTC), plus
@@ -36,6 +37,7 @@ func (svc *Service) Preview(ctx context.Context, actor account.Actor, in Preview
 		return Preview{}, err
 	}
 	fields := fault.Fields{}
+	svc.rules.Check(in, fields)
 	expr := strings.TrimSpace(in.Cron)
 	var parsed *cron.Expr
 	if expr == "" {
@@ -57,23 +59,16 @@ func (svc *Service) Preview(ctx context.Context, actor account.Actor, in Preview
 	if err != nil {
 		fields.Add("timezone", cronMessage(err))
 	}
+	if err := fields.Err(); err != nil {
+		return Preview{}, err
+	}
 	from := svc.now()
 	if in.From != "" {
-		t, err := time.Parse(time.RFC3339, in.From)
-		if err != nil {
-			fields.Add("from", "from must be an RFC 3339 instant such as 2026-03-08T06:00:00Z.")
-		}
-		from = t
+		from, _ = time.Parse(time.RFC3339, in.From) // checked by the rules
 	}
 	count := in.Count
 	if count == 0 {
 		count = 5
-	}
-	if count < 1 || count > 20 {
-		fields.Add("count", "count must be from 1 to 20.")
-	}
-	if err := fields.Err(); err != nil {
-		return Preview{}, err
 	}
 	out := Preview{Description: parsed.Describe(), Timezone: zone, NextFireTimes: []time.Time{}}
 	for _, t := range parsed.NextN(from, loc, count) {

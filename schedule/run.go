@@ -132,14 +132,11 @@ type RunPage struct {
 
 // RunQuery filters and pages a run listing.
 type RunQuery struct {
-	Status  string
-	Trigger string
-	Cursor  string
-	Limit   int
+	Status  string `json:"status" validate:"omitempty,oneof=queued running success failure timeout skipped missed" msg:"Status must be one of queued, running, success, failure, timeout, skipped, missed."`
+	Trigger string `json:"trigger" validate:"omitempty,oneof=schedule manual catchup" msg:"Trigger must be schedule, manual or catchup."`
+	Cursor  string `json:"cursor"`
+	Limit   int    `json:"limit"`
 }
-
-var runStatuses = map[string]bool{"": true, "queued": true, "running": true, "success": true, "failure": true, "timeout": true, "skipped": true, "missed": true}
-var runTriggers = map[string]bool{"": true, "schedule": true, "manual": true, "catchup": true}
 
 // ListRuns returns a page of a schedule's runs, newest first.
 func (svc *Service) ListRuns(ctx context.Context, actor account.Actor, extRef, id string, q RunQuery) (RunPage, error) {
@@ -147,12 +144,7 @@ func (svc *Service) ListRuns(ctx context.Context, actor account.Actor, extRef, i
 		return RunPage{}, err
 	}
 	fields := fault.Fields{}
-	if !runStatuses[q.Status] {
-		fields.Add("status", "Status must be one of queued, running, success, failure, timeout, skipped, missed.")
-	}
-	if !runTriggers[q.Trigger] {
-		fields.Add("trigger", "Trigger must be schedule, manual or catchup.")
-	}
+	svc.rules.Check(q, fields)
 	if q.Limit <= 0 || q.Limit > 200 {
 		q.Limit = 50
 	}

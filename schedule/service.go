@@ -28,6 +28,7 @@ type Service struct {
 	conn   *sqlx.DB
 	jobs   scheduler.JobRunner
 	limits Limits
+	rules  *fault.Rules
 	logger *slog.Logger
 	now    func() time.Time
 }
@@ -38,7 +39,7 @@ func NewService(conn *sqlx.DB, jobs scheduler.JobRunner, limits Limits, logger *
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{conn: conn, jobs: jobs, limits: limits, logger: logger, now: now}
+	return &Service{conn: conn, jobs: jobs, limits: limits, rules: fault.NewRules(), logger: logger, now: now}
 }
 
 // Limits returns the service's limits (the UI shows some of them).

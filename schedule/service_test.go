@@ -633,6 +633,29 @@ func TestPreview(t *testing.T) {
 	if fields["cron"] == "" || fields["timezone"] == "" || fields["count"] == "" {
 		t.Fatalf("preview field errors %v, want cron, timezone and count", fields)
 	}
+	_, err = e.svc.Preview(context.Background(), e.viewer, schedule.PreviewInput{Cron: "0 9 * * *", From: "2026-03-07 12:00", Count: -1}, "")
+	fields = fieldErrors(t, err)
+	if !strings.Contains(fields["from"], "RFC 3339") || fields["count"] != "count must be from 1 to 20." || len(fields) != 2 {
+		t.Fatalf("preview field errors %v, want from (RFC 3339) and count", fields)
+	}
+}
+
+func TestListRunsRefusesUnknownFilters(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	v, err := e.svc.Create(context.Background(), e.admin, e.ext.Slug, e.input("0 9 * * *"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.svc.ListRuns(context.Background(), e.viewer, e.ext.Slug, v.ID.String(), schedule.RunQuery{Status: "done", Trigger: "cron"})
+	fields := fieldErrors(t, err)
+	if !strings.Contains(fields["status"], "success, failure") || !strings.Contains(fields["trigger"], "schedule, manual or catchup") {
+		t.Fatalf("run filter errors %v, want status and trigger", fields)
+	}
+	page, err := e.svc.ListRuns(context.Background(), e.viewer, e.ext.Slug, v.ID.String(), schedule.RunQuery{Status: "failure", Trigger: "manual"})
+	if err != nil || len(page.Items) != 0 {
+		t.Fatalf("valid filters: %+v, %v", page, err)
+	}
 }
 
 func jsonEqual(got json.RawMessage, want string) bool {

@@ -18,21 +18,23 @@ import (
 )
 
 // Input is a create or update request. Nil fields are absent: on update
-// they keep their stored value.
+// they keep their stored value. The validate tags are the rules that need
+// nothing but the value; msg is the field's message when one fails.
 type Input struct {
 	EndpointID *string `json:"endpoint_id"`
-	Name       *string `json:"name"`
+	Name       *string `json:"name" validate:"omitnil,max=128" msg:"Name must be at most 128 characters."`
 	Cron       *string `json:"cron"`
 	Timezone   *string `json:"timezone"`
 	// PayloadJSON is a JSON value; nil means absent, `null` means none.
-	PayloadJSON          json.RawMessage `json:"payload_json"`
-	Enabled              *bool           `json:"enabled"`
-	Revision             *int            `json:"revision"`
-	OverlapPolicy        *string         `json:"overlap_policy"`
-	CatchupPolicy        *string         `json:"catchup_policy"`
-	CatchupWindowSeconds *int            `json:"catchup_window_seconds"`
-	RetryMaxAttempts     *int            `json:"retry_max_attempts"`
-	PauseAfterFailures   *int            `json:"pause_after_failures"`
+	PayloadJSON   json.RawMessage `json:"payload_json"`
+	Enabled       *bool           `json:"enabled"`
+	Revision      *int            `json:"revision"`
+	OverlapPolicy *string         `json:"overlap_policy" validate:"omitnil,oneof=skip buffer_one allow" msg:"Overlap policy must be skip, buffer_one or allow."`
+	CatchupPolicy *string         `json:"catchup_policy" validate:"omitnil,oneof=latest skip all" msg:"Catch-up policy must be latest, skip or all."`
+	// At most 7 days.
+	CatchupWindowSeconds *int `json:"catchup_window_seconds" validate:"omitnil,min=0,max=604800" msg:"Catch-up window must be from 0 to 604800 seconds (7 days)."`
+	RetryMaxAttempts     *int `json:"retry_max_attempts" validate:"omitnil,min=1,max=10" msg:"Attempts must be from 1 (no retry) to 10."`
+	PauseAfterFailures   *int `json:"pause_after_failures" validate:"omitnil,min=0,max=100" msg:"Pause after failures must be from 0 (never) to 100."`
 }
 
 // Limits are the configurable bounds of SPEC §4 and §5.
@@ -52,31 +54,20 @@ func DefaultLimits() Limits {
 		RunNowPerTenant: 5, RunNowPerSchedule: 10 * time.Second, IdempotencyWindow: 10 * time.Minute}
 }
 
-// Policy bounds.
-const (
-	maxNameLength       = 128
-	maxCatchupWindow    = 7 * 24 * 3600
-	maxRetryAttempts    = 10
-	maxPauseAfterFailed = 100
-)
-
 // apply merges in onto s (a stored schedule, or defaults for a new one)
 // and validates the result. It returns the field errors and warnings.
 func (svc *Service) apply(ctx context.Context, q db.Queryer, s *db.Schedule, in Input, install db.InstallDetail, defaultZone func() string, fields fault.Fields) (map[string]string, error) {
 	warnings := map[string]string{}
+	svc.rules.Check(in, fields)
 	if in.EndpointID != nil {
 		if err := applyEndpoint(ctx, q, s, *in.EndpointID, install, fields); err != nil {
 			return nil, err
 		}
 	}
 	if in.Name != nil {
-		name := strings.TrimSpace(*in.Name)
-		switch {
-		case len(name) > maxNameLength:
-			fields.Add("name", fmt.Sprintf("Name is %d characters long; the maximum is %d.", len(name), maxNameLength))
-		case name == "":
+		if name := strings.TrimSpace(*in.Name); name == "" {
 			s.Name = nil
-		default:
+		} else {
 			s.Name = &name
 		}
 	}
@@ -114,42 +105,22 @@ func (svc *Service) apply(ctx context.Context, q db.Queryer, s *db.Schedule, in 
 	if in.Enabled != nil {
 		s.Enabled = *in.Enabled
 	}
+	// The policies' rules are Input's validate tags, checked above: a
+	// value that broke one is in fields, and fields abort the change.
 	if in.OverlapPolicy != nil {
-		switch *in.OverlapPolicy {
-		case "skip", "buffer_one", "allow":
-			s.OverlapPolicy = *in.OverlapPolicy
-		default:
-			fields.Add("overlap_policy", "Overlap policy must be skip, buffer_one or allow.")
-		}
+		s.OverlapPolicy = *in.OverlapPolicy
 	}
 	if in.CatchupPolicy != nil {
-		switch *in.CatchupPolicy {
-		case "latest", "skip", "all":
-			s.CatchupPolicy = *in.CatchupPolicy
-		default:
-			fields.Add("catchup_policy", "Catch-up policy must be latest, skip or all.")
-		}
+		s.CatchupPolicy = *in.CatchupPolicy
 	}
 	if in.CatchupWindowSeconds != nil {
-		if v := *in.CatchupWindowSeconds; v < 0 || v > maxCatchupWindow {
-			fields.Add("catchup_window_seconds", fmt.Sprintf("Catch-up window must be from 0 to %d seconds (7 days).", maxCatchupWindow))
-		} else {
-			s.CatchupWindowSeconds = v
-		}
+		s.CatchupWindowSeconds = *in.CatchupWindowSeconds
 	}
 	if in.RetryMaxAttempts != nil {
-		if v := *in.RetryMaxAttempts; v < 1 || v > maxRetryAttempts {
-			fields.Add("retry_max_attempts", fmt.Sprintf("Attempts must be from 1 (no retry) to %d.", maxRetryAttempts))
-		} else {
-			s.RetryMaxAttempts = v
-		}
+		s.RetryMaxAttempts = *in.RetryMaxAttempts
 	}
 	if in.PauseAfterFailures != nil {
-		if v := *in.PauseAfterFailures; v < 0 || v > maxPauseAfterFailed {
-			fields.Add("pause_after_failures", fmt.Sprintf("Pause after failures must be from 0 (never) to %d.", maxPauseAfterFailed))
-		} else {
-			s.PauseAfterFailures = v
-		}
+		s.PauseAfterFailures = *in.PauseAfterFailures
 	}
 	return warnings, nil
 }
