@@ -64,18 +64,21 @@ type fireStats struct {
 // as a queued run like any other (visible in the history, and taken by
 // whichever process has room first).
 //
-// full reports that the claim took as many timers as it could (look again
-// at once); more, that due timers were left behind for lack of room.
-func (e *Engine) fireOnce(ctx context.Context) (full, more bool, err error) {
+// The outcome tells the fire loop when to look again.
+func (e *Engine) fireOnce(ctx context.Context) (fireOutcome, error) {
 	start := time.Now()
 	now := e.now()
-	slots, room, capped := e.reserveFire()
+	slots, contended, room, capped := e.reserveFire()
+	if contended {
+		return fireContended, nil
+	}
+	var full, more bool
 	e.claimMu.RLock()
 	defer e.claimMu.RUnlock()
 	var stats fireStats
 	var recorded []db.InsertedRun
 	var p firePlan
-	err = db.WithBatchTx(ctx, e.conn, func(btx *sqlx.Tx) error {
+	err := db.WithBatchTx(ctx, e.conn, func(btx *sqlx.Tx) error {
 		tx := e.stmts.On(btx)
 		p = firePlan{}
 		var timers []db.DueTimer
@@ -155,17 +158,17 @@ func (e *Engine) fireOnce(ctx context.Context) (full, more bool, err error) {
 		startRuns = p.started(recorded)
 	}
 	e.mu.Lock()
-	e.unreserve(slots)
+	e.unreserve(slots, len(startRuns))
 	for _, r := range startRuns {
 		e.inflight[runKey{r.TenantID, r.ID}] = struct{}{}
 	}
 	e.mu.Unlock()
 	if err != nil {
-		return false, false, err
+		return fireIdle, err
 	}
 	stats.started = len(startRuns)
+	e.opts.Metrics.claimed("timers", stats.timers, time.Since(start))
 	if stats.timers > 0 {
-		e.opts.Metrics.claimed("timers", time.Since(start))
 		for _, r := range recorded {
 			e.opts.Metrics.runRecorded(r.Status)
 		}
@@ -179,14 +182,32 @@ func (e *Engine) fireOnce(ctx context.Context) (full, more bool, err error) {
 	if stats.queued > 0 {
 		signal(e.wakeDispatch)
 	}
-	return full, more, nil
+	switch {
+	case full:
+		return fireFull, nil
+	case more:
+		return fireWaiting, nil
+	}
+	return fireIdle, nil
 }
+
+// fireOutcome is what a fire cycle leaves for the next one.
+type fireOutcome int
+
+const (
+	fireIdle      fireOutcome = iota // nothing more due: sleep until the next due time
+	fireFull                         // took all it had room for: more may be due now
+	fireWaiting                      // due timers wait for room: a finished call wakes the loop
+	fireContended                    // another claim had booked the free workers: look again soon
+)
 
 // reserveFire books worker slots for one fire cycle (as reserve does for
 // a run claim) and reports each tenant's room under the cap as far as this
 // process knows: tenants with runs executing here, and those at the cap.
-func (e *Engine) reserveFire() (slots int, room map[uuid.UUID]int, capped []uuid.UUID) {
-	slots = e.reserve()
+func (e *Engine) reserveFire() (slots int, contended bool, room map[uuid.UUID]int, capped []uuid.UUID) {
+	if slots, contended = e.reserve(); contended {
+		return 0, true, nil, nil
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	own := map[uuid.UUID]int{}
@@ -202,7 +223,7 @@ func (e *Engine) reserveFire() (slots int, room map[uuid.UUID]int, capped []uuid
 			capped = append(capped, t)
 		}
 	}
-	return slots, room, capped
+	return slots, false, room, capped
 }
 
 // startBudget is what a fire cycle may still start: free worker slots and

@@ -234,8 +234,9 @@ type Engine struct {
 	// count them among the tenant's runs in flight.
 	finishing map[runKey]struct{}
 	reserved  int // worker slots booked by claims in progress
-	// starved: a loop found no slot only because another loop's claim had
-	// booked them; it is woken when those bookings are given back.
+	// starved: a loop found no slot only because other claims had booked
+	// them. The next claim that takes work wakes the loops as it gives its
+	// booking back; an empty claim wakes no one.
 	starved bool
 	claimMu sync.RWMutex // claims share it; requeueUnstarted excludes them
 	started bool
@@ -419,7 +420,7 @@ func (e *Engine) sleepUntilDue(wake chan struct{}, next func(context.Context, db
 	// Work is due but could not be taken (locked by another loop or
 	// process, tenant caps, no free worker): look again soon, not in a
 	// spin.
-	soon := min(d, 50*time.Millisecond+time.Duration(rand.Int64N(int64(50*time.Millisecond))))
+	soon := min(d, soonDelay())
 	if busy {
 		d = soon
 	} else {
@@ -438,6 +439,12 @@ func (e *Engine) sleepUntilDue(wake chan struct{}, next func(context.Context, db
 		}
 	}
 	return e.wait(wake, d)
+}
+
+// soonDelay is the wait before looking again at work that is due but
+// could not be taken: 50 to 100 ms.
+func soonDelay() time.Duration {
+	return 50*time.Millisecond + time.Duration(rand.Int64N(int64(50*time.Millisecond)))
 }
 
 func (e *Engine) wait(wake chan struct{}, d time.Duration) bool {
@@ -478,7 +485,7 @@ func (e *Engine) fireLoop() {
 		if e.loopCtx.Err() != nil {
 			return
 		}
-		full, more, err := e.fireOnce(e.loopCtx)
+		outcome, err := e.fireOnce(e.loopCtx)
 		if err != nil {
 			if e.loopCtx.Err() != nil {
 				return
@@ -496,19 +503,21 @@ func (e *Engine) fireLoop() {
 			continue
 		}
 		failures = 0
-		switch {
-		case full:
+		ok := true
+		switch outcome {
+		case fireFull:
 			continue // more may be due right now
-		case more:
+		case fireWaiting:
 			// Due timers wait for room: a finished call signals wakeFire;
 			// the poll is the fallback (and takes overdue timers).
-			if !e.wait(e.wakeFire, e.pollDelay()) {
-				return
-			}
+			ok = e.wait(e.wakeFire, e.pollDelay())
+		case fireContended:
+			ok = e.wait(e.wakeFire, soonDelay())
 		default:
-			if !e.sleepUntilDue(e.wakeFire, db.NextTimerDue, false) {
-				return
-			}
+			ok = e.sleepUntilDue(e.wakeFire, db.NextTimerDue, false)
+		}
+		if !ok {
+			return
 		}
 	}
 }
@@ -533,7 +542,7 @@ func (e *Engine) dispatchLoop() {
 				}
 			}
 		}
-		want := e.reserve()
+		want, _ := e.reserve()
 		claimed, err := 0, error(nil)
 		if want > 0 {
 			claimed, err = e.dispatchOnce(e.loopCtx, want)
@@ -564,21 +573,24 @@ func (e *Engine) dispatchLoop() {
 // reserve books worker slots for one claim: the free slots, unless the
 // engine is busy and only a few are free (then slots add up first, so a
 // claim takes many runs at once rather than one per finished run).
-func (e *Engine) reserve() int {
+// contended reports that the slots are missing only because other claims
+// have booked them for the moment: the caller looks again soon, or when
+// one of those claims took work and gives back what it did not use.
+func (e *Engine) reserve() (n int, contended bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	executing := len(e.inflight) - len(e.finishing)
 	free := e.opts.Workers - executing - e.reserved
 	if threshold := min(e.opts.Workers/4, 64); executing+e.reserved > 0 && free < threshold {
-		// Starved only when other claims' bookings are what is missing;
-		// not when the workers are simply busy (a finished call wakes the
-		// loops then).
-		e.starved = e.starved || free+e.reserved >= threshold
-		return 0
+		// Not contended when the workers are simply busy: a finished
+		// call wakes the loops then.
+		contended = free+e.reserved >= threshold
+		e.starved = e.starved || contended
+		return 0, contended
 	}
-	n := max(min(free, e.opts.BatchSize), 0)
+	n = max(min(free, e.opts.BatchSize), 0)
 	e.reserved += n
-	return n
+	return n, false
 }
 
 // attempt is a claimed run handed to a worker.
@@ -600,11 +612,14 @@ func (e *Engine) worker() {
 	}
 }
 
-// unreserve gives back a claim's booked slots (the caller holds e.mu) and
-// wakes the loops that found none because of it.
-func (e *Engine) unreserve(n int) {
+// unreserve gives back a claim's booked slots (the caller holds e.mu) and,
+// when the claim took work, wakes the loops that found none because of
+// it. An empty claim wakes no one: loops woken together book against each
+// other, and each empty claim waking the others would keep them claiming
+// in turn, forever; a starved loop looks again soon by itself.
+func (e *Engine) unreserve(n, took int) {
 	e.reserved -= n
-	if e.starved && n > 0 {
+	if e.starved && took > 0 {
 		e.starved = false
 		signal(e.wakeFire)
 		signal(e.wakeDispatch)

@@ -58,7 +58,7 @@ func (e *Engine) dispatchOnce(ctx context.Context, n int) (int, error) {
 		}
 	}
 	e.mu.Lock()
-	e.unreserve(n)
+	e.unreserve(n, len(runs))
 	for _, r := range runs {
 		e.inflight[runKey{r.TenantID, r.ID}] = struct{}{}
 	}
@@ -67,10 +67,10 @@ func (e *Engine) dispatchOnce(ctx context.Context, n int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	e.opts.Metrics.claimed("runs", len(runs), time.Since(start))
 	if len(runs) == 0 {
 		return 0, nil
 	}
-	e.opts.Metrics.claimed("runs", time.Since(start))
 	e.log.Debug("run claim", "runs", len(runs), "took_ms", time.Since(start).Milliseconds())
 	for _, r := range runs {
 		e.start(r, now)
