@@ -17,9 +17,9 @@ func mustParse(t testing.TB, expr string) *Expr {
 
 func mustZone(t testing.TB, name string) *time.Location {
 	t.Helper()
-	loc, err := time.LoadLocation(name)
+	loc, err := loadEmbedded(name)
 	if err != nil {
-		t.Fatalf("LoadLocation(%q): %v", name, err)
+		t.Fatalf("loadEmbedded(%q): %v", name, err)
 	}
 	return loc
 }

@@ -1,19 +1,60 @@
 package cron
 
 import (
+	"archive/zip"
+	"bytes"
+	_ "embed"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	// The tz database is embedded so that a host without (or with an old)
-	// /usr/share/zoneinfo cannot make zones unknown or silently UTC.
-	_ "time/tzdata"
 )
 
 //go:generate go run ./internal/genzones -o zones_list.go
+
+// zoneinfoZip is the tz database of the Go toolchain that generated it
+// (go generate copies it). Every zone is loaded from it and never from the
+// host: time.LoadLocation reads $ZONEINFO and /usr/share/zoneinfo first,
+// so a host with an old database, or none, would change when schedules
+// fire.
+//
+//go:embed zoneinfo.zip
+var zoneinfoZip []byte
+
+// zoneFiles indexes zoneinfoZip by zone name; it is built once and only
+// read after.
+var zoneFiles = func() map[string]*zip.File {
+	r, err := zip.NewReader(bytes.NewReader(zoneinfoZip), int64(len(zoneinfoZip)))
+	if err != nil {
+		panic("cron: embedded zoneinfo.zip: " + err.Error())
+	}
+	files := make(map[string]*zip.File, len(r.File))
+	for _, f := range r.File {
+		files[f.Name] = f
+	}
+	return files
+}()
+
+// loadEmbedded reads a zone from the embedded database.
+func loadEmbedded(name string) (*time.Location, error) {
+	f, ok := zoneFiles[name]
+	if !ok {
+		return nil, fmt.Errorf("no zone %q in the embedded database", name)
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, err
+	}
+	return time.LoadLocationFromTZData(name, data)
+}
 
 // MaxZoneLength is the longest time zone name accepted.
 const MaxZoneLength = 64
@@ -50,7 +91,10 @@ func LoadZone(name string) (loc *time.Location, warning string, err error) {
 		}
 		return nil, "", zoneError(msg)
 	}
-	loc, loadErr := time.LoadLocation(name)
+	if name == "UTC" {
+		return time.UTC, "", nil
+	}
+	loc, loadErr := loadEmbedded(name)
 	if loadErr != nil {
 		return nil, "", zoneError(fmt.Sprintf("time zone %q cannot be loaded; use an IANA name such as Europe/Berlin", name))
 	}

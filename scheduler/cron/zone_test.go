@@ -1,10 +1,16 @@
 package cron
 
 import (
+	"archive/zip"
 	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoadZone(t *testing.T) {
@@ -101,4 +107,70 @@ func TestZones(t *testing.T) {
 	if Zones()[0] == "mutated" {
 		t.Error("Zones() shares its backing array with callers")
 	}
+}
+
+// A host's tz database must not change when schedules fire: zones come
+// from the embedded database whatever $ZONEINFO, $TZ or /usr/share/zoneinfo
+// say. The check runs in a child process whose $ZONEINFO is a database
+// where America/New_York holds Tokyo's rules, and whose $TZ is Tokyo.
+func TestZonesIgnoreTheHostDatabase(t *testing.T) {
+	if os.Getenv("EXTCRON_ZONE_CHILD") != "" {
+		checkZonesInChild(t)
+		return
+	}
+	t.Parallel()
+	fake := filepath.Join(t.TempDir(), "zoneinfo.zip")
+	f, err := os.Create(fake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := zip.NewWriter(f)
+	tokyo, err := zoneFiles["Asia/Tokyo"].Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry, err := w.CreateHeader(&zip.FileHeader{Name: "America/New_York", Method: zip.Store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(entry, tokyo); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_ = f.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestZonesIgnoreTheHostDatabase$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "EXTCRON_ZONE_CHILD=1", "ZONEINFO="+fake, "TZ=Asia/Tokyo")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "child checked") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
+
+func checkZonesInChild(t *testing.T) {
+	winter := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)
+	// The trap is set: the host's database would move New York to Tokyo.
+	host, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, off := winter.In(host).Zone(); off != 9*3600 {
+		t.Fatalf("the fake $ZONEINFO is not in effect (offset %d); the test proves nothing", off)
+	}
+	loc, _, err := LoadZone("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, off := winter.In(loc).Zone(); off != -5*3600 {
+		t.Fatalf("America/New_York offset = %d s, want -18000: the host database leaked in", off)
+	}
+	e, err := Parse("0 9 * * *", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := e.Next(winter, loc), time.Date(2026, 1, 15, 14, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Fatalf("next 09:00 New York = %s, want %s", got, want)
+	}
+	t.Log("child checked")
 }

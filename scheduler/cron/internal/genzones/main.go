@@ -1,7 +1,8 @@
 // Command genzones writes zones_list.go for package cron: every zone name in
-// Go's embedded tz database (to validate names without depending on the
-// host's /usr/share/zoneinfo), and the canonical names offered in the time
-// zone select.
+// Go's tz database (to validate names without depending on the host's
+// /usr/share/zoneinfo), and the canonical names offered in the time zone
+// select. It also copies the toolchain's zoneinfo.zip beside it: package
+// cron embeds that database and loads every zone from it.
 //
 // Go's zoneinfo.zip stores links as full copies, so it cannot tell
 // Asia/Kolkata from its old alias Asia/Calcutta. The canonical set therefore
@@ -32,8 +33,16 @@ func main() {
 	tzdir := flag.String("tzdir", "/usr/share/zoneinfo", "directory with zone.tab, zone1970.tab and tzdata.zi")
 	flag.Parse()
 
-	all, err := zipNames(filepath.Join(goroot(), "lib", "time", "zoneinfo.zip"))
+	zipPath := filepath.Join(goroot(), "lib", "time", "zoneinfo.zip")
+	all, err := zipNames(zipPath)
 	if err != nil {
+		log.Fatal(err)
+	}
+	data, err := os.ReadFile(zipPath)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(filepath.Dir(*out), "zoneinfo.zip"), data, 0o644); err != nil {
 		log.Fatal(err)
 	}
 	canonical := canonicalNames(*tzdir)
