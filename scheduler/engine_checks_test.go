@@ -333,7 +333,70 @@ func TestLateResultIsDiscarded(t *testing.T) {
 	if len(cs) != 2 || cs[0].Req.Context.InvocationID != cs[1].Req.Context.InvocationID || cs[1].Req.Context.Attempt != 2 {
 		t.Fatalf("calls %d", len(cs))
 	}
+	// The recovered attempt is the same run to the extension: same key,
+	// same fire time.
+	key := cs[0].Header.Get(runner.HeaderIdempotencyKey)
+	if key == "" || cs[1].Header.Get(runner.HeaderIdempotencyKey) != key ||
+		cs[1].Req.Context.ScheduledFor != cs[0].Req.Context.ScheduledFor {
+		t.Fatalf("recovered attempt: key %q → %q, scheduled_for %v → %v", key, cs[1].Header.Get(runner.HeaderIdempotencyKey),
+			cs[0].Req.Context.ScheduledFor, cs[1].Req.Context.ScheduledFor)
+	}
 	if s := e.schedule(e.admin.TenantID, id); *s.LastRunStatus != "success" || s.ConsecutiveFailures != 0 {
 		t.Fatalf("schedule took A's late result: %s %d", *s.LastRunStatus, s.ConsecutiveFailures)
+	}
+}
+
+// A call that outlasts the lease many times over is not taken for a dead
+// one while its holder lives: the holder renews the lease, and another
+// process, on the same clock and watching for expired leases, leaves the
+// run alone. Both engines' clock follows real time here, so the lease
+// (900 ms) would expire four times over during the 3.5 s call without
+// renewal.
+func TestLeaseIsRenewedWhileTheCallRuns(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	release := make(chan struct{})
+	e.runner.setRespond(func(req runner.Request) answer { return answer{Hang: release} })
+	id := e.create(e.admin, e.ext, "0 3 * * *", "UTC", nil)
+	fire := time.Date(2026, 6, 2, 3, 0, 0, 0, time.UTC)
+	e.clock.Set(fire)
+	stop := make(chan struct{})
+	go func() {
+		// The shared clock follows real time from the fire time on.
+		began := time.Now()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				e.clock.Set(fire.Add(time.Since(began)))
+			}
+		}
+	}()
+	defer close(stop)
+	for _, name := range []string{"engine-a", "engine-b"} {
+		opts := e.options()
+		opts.LeaseDuration = 900 * time.Millisecond
+		opts.ProcessID = name
+		e.start(opts, e.client(20*time.Second, 0))
+	}
+	e.at(e.clock.Now())
+	eventually(t, 10*time.Second, "the call in flight", func() bool { return len(e.runner.callsFor(id)) == 1 })
+	time.Sleep(3500 * time.Millisecond)
+	if n := len(e.runner.callsFor(id)); n != 1 {
+		t.Fatalf("%d calls while the first was still running; its lease was not renewed", n)
+	}
+	r := e.runs(e.admin.TenantID, id)
+	if len(r) != 1 || r[0].Status != "running" || r[0].Attempt != 1 {
+		t.Fatalf("runs %s, want one running attempt 1", statuses(r))
+	}
+	close(release)
+	eventually(t, 10*time.Second, "the run to finish", e.settled(e.admin.TenantID, id, 1))
+	r = e.runs(e.admin.TenantID, id)
+	if r[0].Status != "success" || r[0].Attempt != 1 || len(e.runner.callsFor(id)) != 1 {
+		t.Fatalf("run %s attempt %d after %d calls, want success attempt 1 after one call",
+			r[0].Status, r[0].Attempt, len(e.runner.callsFor(id)))
 	}
 }

@@ -124,6 +124,15 @@ func TestRunnerFaults(t *testing.T) {
 				if call.Req.Context.Attempt != n+1 {
 					t.Fatalf("call %d carries attempt %d", n+1, call.Req.Context.Attempt)
 				}
+				if call.Req.Context.ScheduledFor != calls[0].Req.Context.ScheduledFor {
+					t.Fatalf("attempt %d is for %s, attempt 1 for %s", n+1, call.Req.Context.ScheduledFor, calls[0].Req.Context.ScheduledFor)
+				}
+				// A retry never overlaps the attempt before it, even one
+				// that hung until the client gave up.
+				if n > 0 && call.Arrived.Before(calls[n-1].Ended) {
+					t.Fatalf("attempt %d arrived %s before attempt %d ended", n+1,
+						calls[n-1].Ended.Sub(call.Arrived), n)
+				}
 				reqIDs[call.Header.Get(runner.HeaderRequestID)] = true
 			}
 			if len(reqIDs) != len(calls) {

@@ -53,6 +53,7 @@ type call struct {
 	Req     runner.Request
 	Header  http.Header
 	Arrived time.Time
+	Ended   time.Time // when the runner was done with it (answered, or the caller gave up)
 }
 
 // answer is how the loopback runner answers one call.
@@ -88,8 +89,14 @@ func newFakeRunner(t testing.TB) *fakeRunner {
 		}
 		f.mu.Lock()
 		f.calls = append(f.calls, call{Req: req, Header: r.Header.Clone(), Arrived: time.Now()})
+		n := len(f.calls) - 1
 		respond := f.respond
 		f.mu.Unlock()
+		defer func() {
+			f.mu.Lock()
+			f.calls[n].Ended = time.Now()
+			f.mu.Unlock()
+		}()
 		a := answer{}
 		if respond != nil {
 			a = respond(req)
