@@ -667,3 +667,48 @@ func jsonEqual(got json.RawMessage, want string) bool {
 	y, _ := json.Marshal(b)
 	return string(x) == string(y)
 }
+
+// Manual runs are told apart by their idempotency key, never by a time:
+// two clicks with different keys in the same second are two runs, and a
+// manual run at the very instant a fire time was recorded is a run of its
+// own (the fire time's unique key covers scheduled runs only).
+func TestManualRunsAreKeyedNotTimed(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(l *schedule.Limits) { l.RunNowPerSchedule = time.Millisecond })
+	ctx := context.Background()
+	in := e.input("0 9 * * *")
+	in.OverlapPolicy = str("allow")
+	v, err := e.svc.Create(ctx, e.admin, e.ext.Slug, in, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := e.clock.Now()
+	if _, err := e.conn.Exec(`
+		INSERT INTO tenant_extension_schedule_run (tenant_id, id, schedule_id, install_id, trigger, scheduled_for,
+			invocation_id, status, created_at)
+		VALUES ($1, gen_random_uuid(), $2, $3, 'schedule', $4, gen_random_uuid(), 'success', $4)`,
+		e.admin.TenantID, v.ID, v.InstallID, now); err != nil {
+		t.Fatal(err)
+	}
+	first, created, err := e.svc.RunNow(ctx, e.admin, e.ext.Slug, v.ID.String(), "click-a")
+	if err != nil || !created {
+		t.Fatalf("run-now at a recorded fire time: %v created=%v", err, created)
+	}
+	e.clock.Advance(2 * time.Millisecond)
+	second, created, err := e.svc.RunNow(ctx, e.admin, e.ext.Slug, v.ID.String(), "click-b")
+	if err != nil || !created || second.ID == first.ID {
+		t.Fatalf("second key in the same second: %+v created=%v err=%v, want a new run", second, created, err)
+	}
+	if first.ScheduledFor.Truncate(time.Second) != second.ScheduledFor.Truncate(time.Second) {
+		t.Fatalf("runs for %s and %s: the test wants one second", first.ScheduledFor, second.ScheduledFor)
+	}
+	var manual, scheduled int
+	if err := e.conn.QueryRow(`
+		SELECT count(*) FILTER (WHERE trigger = 'manual'), count(*) FILTER (WHERE trigger = 'schedule')
+		FROM tenant_extension_schedule_run WHERE schedule_id = $1`, v.ID).Scan(&manual, &scheduled); err != nil {
+		t.Fatal(err)
+	}
+	if manual != 2 || scheduled != 1 {
+		t.Fatalf("%d manual and %d scheduled runs, want 2 and 1", manual, scheduled)
+	}
+}

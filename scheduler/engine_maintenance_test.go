@@ -109,3 +109,23 @@ func TestBackgroundReconciliationIsKept(t *testing.T) {
 		return e.count(`SELECT count(*) FROM scheduler_timer WHERE schedule_id = $1`, lost) == 1
 	})
 }
+
+// TestRetentionRunsInTheBackground: a running engine prunes history on its
+// own, at its retention interval, with no one calling Prune.
+func TestRetentionRunsInTheBackground(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	id := e.create(e.admin, e.ext, "*/5 * * * *", "UTC", nil)
+	e.exec(`
+		INSERT INTO tenant_extension_schedule_run (tenant_id, id, schedule_id, install_id, trigger, scheduled_for,
+			invocation_id, status, created_at)
+		SELECT s.tenant_id, gen_random_uuid(), s.id, s.install_id, 'schedule', $2::timestamptz + g * interval '5 minutes',
+			gen_random_uuid(), 'success', $2::timestamptz + g * interval '5 minutes'
+		FROM tenant_extension_schedule s, generate_series(0, 24) AS g
+		WHERE s.id = $1`, id, epoch.Add(-24*time.Hour))
+	opts := e.options()
+	opts.RetentionRuns = 10
+	opts.RetentionInterval = 100 * time.Millisecond
+	e.start(opts, nil)
+	eventually(t, 10*time.Second, "history pruned to 10 runs", func() bool { return len(e.runs(e.admin.TenantID, id)) == 10 })
+}
