@@ -440,3 +440,43 @@ test.describe('without JavaScript', () => {
     await expect(page.getByTestId(`schedule-row-${id}`)).toHaveCount(0);
   });
 });
+
+test.describe('times and statuses on the schedule page', () => {
+  test.use({ timezoneId: 'Asia/Tokyo', locale: 'en-US' });
+
+  test('next run in the schedule zone with the viewer time on hover; skipped and missed runs in the history', async ({ page }) => {
+    await signIn(page, admin);
+    const name = unique('Zones and statuses');
+    const id = await createSchedule(page, { name, cron: '15 3 * * *', timezone: 'America/New_York' });
+
+    // 03:15 in New York is 17:15 in Tokyo (EST, UTC−5) or 16:15 (EDT).
+    const next = page.getByTestId(`schedule-row-${id}`).locator('td[data-label="Next run"] time');
+    await expect(next).toContainText(/03:15 E[SD]T/);
+    await expect(next).toHaveAttribute('title', /^Your time \(Asia\/Tokyo\): .*(5|4):15\sPM$/);
+    const utc = sql(`SELECT to_char(next_run_at AT TIME ZONE 'UTC', 'HH24:MI') FROM tenant_extension_schedule WHERE id = ${quote(id)}`);
+    expect(['07:15', '08:15']).toContain(utc);
+
+    // A fire time skipped by the overlap policy and one missed during
+    // downtime, as the engine records them.
+    sql(`INSERT INTO tenant_extension_schedule_run (tenant_id, id, schedule_id, install_id, trigger, scheduled_for,
+           invocation_id, attempt, status, error, finished_at, created_at)
+         SELECT s.tenant_id, gen_random_uuid(), s.id, s.install_id, 'schedule', now() - x.ago, gen_random_uuid(), 0,
+                x.status, x.error, now() - x.ago, now() - x.ago
+         FROM tenant_extension_schedule s,
+              (VALUES ('skipped', 'skipped: a run of this schedule was still in flight (overlap policy skip)', interval '1 day'),
+                      ('missed', 'missed: the scheduler did not fire this in time (catch-up policy latest, window 1h0m0s)', interval '2 days')) AS x(status, error, ago)
+         WHERE s.id = ${quote(id)}`);
+    await page.goto(`${tab}/${id}`);
+    const runs = page.getByTestId('runs-table');
+    await expect(runs.getByTestId('run-status')).toHaveText(['skipped', 'missed']);
+    await expect(runs).toContainText('overlap policy skip');
+    await expect(runs).toContainText('did not fire this in time');
+    await expect(runs.locator('.badge-skipped')).toHaveCount(1);
+    await expect(runs.locator('.badge-missed')).toHaveCount(1);
+
+    await page.locator('#run-status').selectOption('missed');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect(page).toHaveURL(/status=missed/);
+    await expect(runs.getByTestId('run-status')).toHaveText(['missed']);
+  });
+});
