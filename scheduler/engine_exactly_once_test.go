@@ -2,6 +2,7 @@ package scheduler_test
 
 import (
 	"context"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"extcron/account"
 	"extcron/db/dbtest/fixture"
+	"extcron/runner"
 	"extcron/scheduler"
 )
 
@@ -129,4 +131,78 @@ func TestFrequentRestartsNeitherLoseNorAddRuns(t *testing.T) {
 			t.Fatalf("schedule has %d runs, want 5: %s", len(rs), statuses(rs))
 		}
 	}
+}
+
+// TestExactlyOnceWhileFireTimesOverlap: three engines, hundreds of
+// every-minute schedules and 30 fire times, with the clock moving on
+// while calls are still in flight (calls take up to 30 ms; a minute passes
+// every 80 ms, about what three engines need for 300 calls). Whatever each fire time becomes — a run, a skip because
+// the last call is still running, a miss — it is recorded exactly once,
+// none is lost, and every call made was made once.
+func TestExactlyOnceWhileFireTimesOverlap(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	schedules, fires := 300, 30
+	if testing.Short() {
+		schedules, fires = 100, 10
+	}
+	e.runner.setRespond(func(runner.Request) answer {
+		return answer{Sleep: time.Duration(rand.Int64N(int64(30 * time.Millisecond)))}
+	})
+	first := time.Date(2026, 6, 1, 10, 1, 0, 0, time.UTC)
+	tenants := []account.Actor{e.admin}
+	for len(tenants) < 3 {
+		a := fixture.Tenant(t, e.conn, "")
+		fixture.Install(t, e.conn, a, e.ext)
+		tenants = append(tenants, a)
+	}
+	for _, a := range tenants {
+		e.bulkSchedules(a, e.ext, schedules/len(tenants), "* * * * *", first)
+	}
+	for i := 0; i < 3; i++ {
+		opts := e.options()
+		opts.TenantConcurrency = 100
+		opts.BatchSize = 50
+		e.start(opts, nil)
+	}
+	for f := 0; f < fires; f++ {
+		e.at(first.Add(time.Duration(f) * time.Minute))
+		time.Sleep(80 * time.Millisecond)
+	}
+	last := first.Add(time.Duration(fires-1) * time.Minute)
+	e.at(last.Add(30 * time.Second))
+	eventually(t, 120*time.Second, "every fire time recorded and settled", func() bool {
+		return e.count(`SELECT count(*) FROM tenant_extension_schedule_run WHERE status NOT IN ('queued', 'running')`) ==
+			schedules*fires
+	})
+	if n := e.count(`SELECT count(*) FROM (SELECT 1 FROM tenant_extension_schedule_run
+		GROUP BY tenant_id, schedule_id, scheduled_for HAVING count(*) <> 1) d`); n != 0 {
+		t.Fatalf("%d fire times recorded more than once", n)
+	}
+	if n := e.count(`SELECT count(*) FROM (SELECT schedule_id FROM tenant_extension_schedule_run
+		WHERE scheduled_for BETWEEN $1 AND $2
+		GROUP BY schedule_id HAVING count(DISTINCT scheduled_for) <> $3) d`, first, last, fires); n != 0 {
+		t.Fatalf("%d schedules lack a fire time", n)
+	}
+	calls := e.runner.count()
+	if ran := e.count(`SELECT count(*) FROM tenant_extension_schedule_run WHERE status = 'success'`); ran != calls {
+		t.Fatalf("%d runs succeeded after %d runner calls, want one call each", ran, calls)
+	}
+	seen := map[string]bool{}
+	e.runner.mu.Lock()
+	for _, c := range e.runner.calls {
+		if seen[c.Req.Context.InvocationID] {
+			t.Errorf("invocation %s called twice", c.Req.Context.InvocationID)
+		}
+		seen[c.Req.Context.InvocationID] = true
+	}
+	e.runner.mu.Unlock()
+	var byStatus []struct {
+		Status string `db:"status"`
+		N      int    `db:"n"`
+	}
+	if err := e.conn.Select(&byStatus, `SELECT status, count(*) AS n FROM tenant_extension_schedule_run GROUP BY status ORDER BY status`); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d fire times over 3 engines: %+v", schedules*fires, byStatus)
 }
