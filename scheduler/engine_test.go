@@ -25,7 +25,12 @@ func TestEngineFiresAtTheFireTimeWithTheContract(t *testing.T) {
 	id := e.create(e.admin, e.ext, "*/5 * * * *", "UTC", nil)
 	fire := time.Date(2026, 6, 1, 10, 5, 0, 0, time.UTC)
 
-	// Nothing runs on start, nor before the fire time.
+	// Nothing runs on start, nor before the fire time. One clock decides:
+	// the database's own is months past the fire time, so a claim that
+	// read now() in SQL, or a next fire time taken from it, shows here.
+	if e.count(`SELECT count(*) WHERE now() > $1::timestamptz + interval '1 day'`, fire) != 1 {
+		t.Fatal("the database clock is not past the fire time; this test could not tell the two clocks apart")
+	}
 	e.at(fire.Add(-time.Second))
 	time.Sleep(100 * time.Millisecond)
 	if n := len(e.runs(e.admin.TenantID, id)); n != 0 {
