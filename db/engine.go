@@ -82,14 +82,19 @@ type TimerClaim struct {
 
 // ClaimTimersQuery is ClaimTimersWithRoom's statement ($1 due, $2
 // candidates locked, $3/$4 tenants and their room, $5 the tenant cap, $6
-// overdue, $7 limit, $8 tenants at the cap), exported for the benchmark's
-// EXPLAIN.
+// overdue, $7 limit, $8 tenants at the cap, $9 the tenant claim locks'
+// space), exported for the benchmark's EXPLAIN.
 const ClaimTimersQuery = `
 		WITH cand AS MATERIALIZED (
 			SELECT tenant_id, key, schedule_id, next_fire_at
 			FROM scheduler_timer
 			WHERE NOT paused AND next_fire_at IS NOT NULL AND next_fire_at <= $1
-			  AND (tenant_id <> ALL ($8::uuid[]) OR next_fire_at <= $6)
+			  -- A timer is a candidate only if its tenant's claim lock is
+			  -- ours (see LockTenantsForClaim), tried last, for a timer the
+			  -- claim may take; a tenant another claim is deciding for is
+			  -- passed over and the batch fills from others.
+			  AND CASE WHEN tenant_id = ANY ($8::uuid[]) AND next_fire_at > $6 THEN false
+			           ELSE pg_try_advisory_xact_lock($9, hashtext(tenant_id::text)) END
 			ORDER BY next_fire_at
 			LIMIT $2
 			FOR UPDATE SKIP LOCKED
@@ -130,7 +135,7 @@ func ClaimTimersWithRoom(ctx context.Context, q Queryer, c TimerClaim) (timers [
 		HeldBack   bool `db:"held_back"`
 	}
 	err = q.SelectContext(ctx, &rows, ClaimTimersQuery,
-		c.Due, scan, roomT.value(), roomN.value(), c.TenantCap, c.Overdue, c.Limit, full.value())
+		c.Due, scan, roomT.value(), roomN.value(), c.TenantCap, c.Overdue, c.Limit, full.value(), TenantClaimLocks)
 	if err != nil {
 		return nil, false, fmt.Errorf("claim due timers: %w", err)
 	}
@@ -243,24 +248,48 @@ func LoadFireSchedules(ctx context.Context, q Queryer, refs []ScheduleRef) ([]Fi
 	return out, nil
 }
 
-// CountRunningElsewhere counts, per tenant, the runs in flight under
-// other lease owners than owner: with the owner's own count (kept in
-// memory) it bounds what the owner may start under the tenant cap.
-func CountRunningElsewhere(ctx context.Context, q Queryer, owner string, tenants []uuid.UUID) (map[uuid.UUID]int, error) {
-	var ids column
-	for _, t := range tenants {
-		ids.uuid(t)
+// TenantClaimLocks is the advisory-lock space of the tenant claim locks
+// (the first key of the two-key form; the second is a hash of the tenant).
+const TenantClaimLocks = 0x78637274
+
+// LockTenantsForClaim takes, for the calling transaction, the claim lock
+// of each tenant that no other claim holds, and returns the tenants it
+// locked. A claim starts runs of a tenant only under its lock and counts
+// the tenant's runs in flight after taking it (CountRunning, a later
+// statement, so a later snapshot): claims of the same tenant, in any
+// process, are then decided one after the other, each seeing the runs the
+// one before committed, and the tenant cap holds exactly. A tenant whose
+// lock another claim holds is passed over, never waited for. q must be a
+// transaction: the locks end with it.
+func LockTenantsForClaim(ctx context.Context, q Queryer, tenants []uuid.UUID) (map[uuid.UUID]bool, error) {
+	var locked []uuid.UUID
+	err := q.SelectContext(ctx, &locked, `
+		SELECT t FROM unnest($1::uuid[]) AS t
+		WHERE pg_try_advisory_xact_lock($2, hashtext(t::text))`, uuidArray(tenants), TenantClaimLocks)
+	if err != nil {
+		return nil, fmt.Errorf("lock tenants for claim: %w", err)
 	}
+	out := make(map[uuid.UUID]bool, len(locked))
+	for _, t := range locked {
+		out[t] = true
+	}
+	return out, nil
+}
+
+// CountRunning counts, per tenant, the runs in flight in any process,
+// except ended: the caller's runs whose call has ended and whose result is
+// not yet committed (they still read running but no longer hold a slot).
+func CountRunning(ctx context.Context, q Queryer, tenants []uuid.UUID, ended []uuid.UUID) (map[uuid.UUID]int, error) {
 	var rows []struct {
 		TenantID uuid.UUID `db:"tenant_id"`
 		N        int       `db:"n"`
 	}
 	err := q.SelectContext(ctx, &rows, `
 		SELECT tenant_id, count(*) AS n FROM tenant_extension_schedule_run
-		WHERE status = 'running' AND tenant_id = ANY ($1::uuid[]) AND lease_owner <> $2
-		GROUP BY tenant_id`, ids.value(), owner)
+		WHERE status = 'running' AND tenant_id = ANY ($1::uuid[]) AND id <> ALL ($2::uuid[])
+		GROUP BY tenant_id`, uuidArray(tenants), uuidArray(ended))
 	if err != nil {
-		return nil, fmt.Errorf("count runs in flight elsewhere: %w", err)
+		return nil, fmt.Errorf("count runs in flight: %w", err)
 	}
 	out := make(map[uuid.UUID]int, len(rows))
 	for _, r := range rows {
@@ -457,8 +486,8 @@ type ClaimedRun struct {
 // ClaimRunsQuery is ClaimRuns' statement ($1 owner, $2 now, $3 lease
 // end, $4 limit, $5 tenant cap, $6 candidates scanned, $7 the claiming
 // process's runs whose call has ended but whose result is not yet
-// committed, not counted as in flight), exported for the
-// benchmark's EXPLAIN. It touches the run table only: what the call needs
+// committed, not counted as in flight, $8 the tenants whose claim lock
+// the transaction holds), exported for the benchmark's EXPLAIN. It touches the run table only: what the call needs
 // is resolved afterwards, once per schedule, install and endpoint of the
 // batch (ResolveClaimedRuns), not once per run inside the claim.
 const ClaimRunsQuery = `
@@ -467,7 +496,7 @@ const ClaimRunsQuery = `
 			-- takes other rows instead of waiting for these.
 			SELECT tenant_id, id, next_attempt_at
 			FROM tenant_extension_schedule_run
-			WHERE status = 'queued' AND next_attempt_at <= $2
+			WHERE status = 'queued' AND next_attempt_at <= $2 AND tenant_id = ANY ($8::uuid[])
 			ORDER BY next_attempt_at
 			LIMIT $6
 			FOR UPDATE SKIP LOCKED
@@ -498,23 +527,40 @@ const ClaimRunsQuery = `
 		          r.attempt, r.lease_owner`
 
 // ClaimRuns takes up to limit queued runs that are due at now and marks
-// them running under owner's lease, as their next attempt, in one
-// statement. A tenant never gets more than tenantCap runs in flight
-// (counted when claiming; concurrent claims in several processes can
-// overshoot by a little, never starve). The runs come back unresolved;
-// ResolveClaimedRuns fills in what the call needs. ended lists runs of
-// owner whose call has ended, their result not yet committed: they still
-// read running but no longer count toward their tenant's cap, so a slot
-// is reused without waiting for the result's commit.
+// them running under owner's lease, as their next attempt. A tenant never
+// gets more than tenantCap runs in flight: the claim takes the claim locks
+// of the due runs' tenants first (LockTenantsForClaim) and counts in a
+// second statement, so q must be a transaction. The runs come back
+// unresolved; ResolveClaimedRuns fills in what the call needs. ended lists
+// runs of owner whose call has ended, their result not yet committed: they
+// still read running but no longer count toward their tenant's cap, so a
+// slot is reused without waiting for the result's commit.
 func ClaimRuns(ctx context.Context, q Queryer, owner string, now, leaseUntil time.Time, limit, tenantCap int,
 	ended []uuid.UUID) ([]ClaimedRun, error) {
-	var out []ClaimedRun
-
 	// Candidates beyond limit leave room for the tenant cap to skip capped
 	// tenants' runs and still fill the batch from others.
 	scan := min(max(limit*4, 100), 10000)
-	err := q.SelectContext(ctx, &out, ClaimRunsQuery,
-		owner, now, leaseUntil, limit, tenantCap, scan, uuidArray(ended))
+	var due []uuid.UUID
+	err := q.SelectContext(ctx, &due, `
+		SELECT DISTINCT tenant_id FROM (
+			SELECT tenant_id FROM tenant_extension_schedule_run
+			WHERE status = 'queued' AND next_attempt_at <= $1
+			ORDER BY next_attempt_at
+			LIMIT $2) c`, now, scan)
+	if err != nil || len(due) == 0 {
+		return nil, wrap("find tenants with due runs", err)
+	}
+	locked, err := LockTenantsForClaim(ctx, q, due)
+	if err != nil || len(locked) == 0 {
+		return nil, err
+	}
+	tenants := make([]uuid.UUID, 0, len(locked))
+	for t := range locked {
+		tenants = append(tenants, t)
+	}
+	var out []ClaimedRun
+	err = q.SelectContext(ctx, &out, ClaimRunsQuery,
+		owner, now, leaseUntil, limit, tenantCap, scan, uuidArray(ended), uuidArray(tenants))
 	if err != nil {
 		return nil, fmt.Errorf("claim runs: %w", err)
 	}

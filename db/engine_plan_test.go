@@ -41,7 +41,7 @@ func TestTimerClaimIsAnIndexScanOfFlatCost(t *testing.T) {
 		if _, err := d.DB.ExecContext(ctx, `VACUUM ANALYZE scheduler_timer`); err != nil {
 			t.Fatal(err)
 		}
-		plan := explain(t, d.DB, db.ClaimTimersQuery, now, 625, "{}", "{}", 10, now.Add(-time.Hour), 500, "{}")
+		plan := explain(t, d.DB, db.ClaimTimersQuery, now, 625, "{}", "{}", 10, now.Add(-time.Hour), 500, "{}", db.TenantClaimLocks)
 		if !strings.Contains(plan.text, "scheduler_timer_due_idx") || strings.Contains(plan.text, "Seq Scan on scheduler_timer") {
 			t.Fatalf("claim plan with %d timers does not read the due index:\n%s", stored, plan.text)
 		}

@@ -112,8 +112,11 @@ func (e *Engine) fireOnce(ctx context.Context) (fireOutcome, error) {
 		if err != nil {
 			return err
 		}
-		// Other processes' runs in flight count toward the tenant cap too.
-		elsewhere, err := db.CountRunningElsewhere(ctx, tx, e.opts.ProcessID, tenants)
+		// The claim took the claimed timers' tenant claim locks: counting
+		// now, in a later statement, sees every run another claim of these
+		// tenants committed, here or in other processes, and the cap
+		// holds exactly.
+		running, err := db.CountRunning(ctx, tx, tenants, e.finishingRuns())
 		if err != nil {
 			return err
 		}
@@ -121,7 +124,7 @@ func (e *Engine) fireOnce(ctx context.Context) (fireOutcome, error) {
 		for i := range scheds {
 			byKey[runKey{scheds[i].TenantID, scheds[i].ID}] = &scheds[i]
 		}
-		left := &startBudget{slots: slots, room: room, cap: e.opts.TenantConcurrency, elsewhere: elsewhere}
+		left := &startBudget{slots: slots, cap: e.opts.TenantConcurrency, running: running}
 		p.runs = make([]db.NewRun, 0, len(timers))
 		p.timers = make([]db.TimerChange, 0, len(timers))
 		p.sources = make([]*db.FireSchedule, 0, len(timers))
@@ -229,26 +232,17 @@ func (e *Engine) reserveFire() (slots int, contended bool, room map[uuid.UUID]in
 // startBudget is what a fire cycle may still start: free worker slots and
 // each tenant's room under the cap.
 type startBudget struct {
-	slots     int
-	room      map[uuid.UUID]int // this process's view; absent = the full cap
-	cap       int
-	elsewhere map[uuid.UUID]int // runs in flight in other processes
+	slots   int
+	cap     int
+	running map[uuid.UUID]int // runs in flight per tenant, in any process, and those this cycle starts
 }
 
 func (b *startBudget) take(tenant uuid.UUID, n int) bool {
-	r, ok := b.room[tenant]
-	if !ok {
-		r = b.cap
-	}
-	r -= b.elsewhere[tenant]
-	if n > b.slots || n > r {
+	if n > b.slots || b.running[tenant]+n > b.cap {
 		return false
 	}
 	b.slots -= n
-	if !ok {
-		b.room[tenant] = b.cap
-	}
-	b.room[tenant] -= n
+	b.running[tenant] += n
 	return true
 }
 

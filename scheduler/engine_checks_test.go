@@ -2,6 +2,7 @@ package scheduler_test
 
 import (
 	"context"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -398,5 +399,50 @@ func TestLeaseIsRenewedWhileTheCallRuns(t *testing.T) {
 	if r[0].Status != "success" || r[0].Attempt != 1 || len(e.runner.callsFor(id)) != 1 {
 		t.Fatalf("run %s attempt %d after %d calls, want success attempt 1 after one call",
 			r[0].Status, r[0].Attempt, len(e.runner.callsFor(id)))
+	}
+}
+
+// TestTenantCapHoldsAcrossEngines: three engines (each with two fire loops
+// and a run loop claiming at once) fire one tenant's due schedules; the
+// tenant never has more calls in flight than its cap, counted at the
+// runner, and every fire time still runs.
+func TestTenantCapHoldsAcrossEngines(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	const capN = 3
+	var mu sync.Mutex
+	inFlight, peak := 0, 0
+	e.runner.setRespond(func(req runner.Request) answer {
+		mu.Lock()
+		inFlight++
+		peak = max(peak, inFlight)
+		mu.Unlock()
+		time.Sleep(time.Duration(10+rand.IntN(20)) * time.Millisecond)
+		mu.Lock()
+		inFlight-- // before the answer leaves, so the next call cannot look concurrent
+		mu.Unlock()
+		return answer{}
+	})
+	const schedules, fires = 250, 2
+	first := time.Date(2026, 6, 1, 10, 5, 0, 0, time.UTC)
+	e.bulkSchedules(e.admin, e.ext, schedules, "*/5 * * * *", first)
+	for i := 0; i < 3; i++ {
+		opts := e.options()
+		opts.TenantConcurrency = capN
+		e.start(opts, nil)
+	}
+	for f := 0; f < fires; f++ {
+		e.at(first.Add(time.Duration(f)*5*time.Minute + time.Second))
+		eventually(t, 30*time.Second, "the fire time's runs", func() bool {
+			return e.count(`SELECT count(*) FROM tenant_extension_schedule_run WHERE status = 'success'`) == schedules*(f+1)
+		})
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if peak > capN {
+		t.Fatalf("%d calls of one tenant in flight at once; the cap is %d", peak, capN)
+	}
+	if peak < capN {
+		t.Fatalf("at most %d calls in flight; the test wants the cap (%d) reached to prove anything", peak, capN)
 	}
 }

@@ -47,15 +47,21 @@ func (e *Engine) dispatchOnce(ctx context.Context, n int) (int, error) {
 	start := time.Now()
 	now := e.now()
 	e.claimMu.RLock()
-	runs, err := db.ClaimRuns(ctx, e.conn, e.opts.ProcessID, now, now.Add(e.opts.LeaseDuration), n, e.opts.TenantConcurrency,
-		e.finishingRuns())
-	if err == nil {
-		// Once per batch: each schedule, install and endpoint read once.
-		// On failure the claimed runs are not registered, so the requeue
-		// after a failed claim puts them back.
-		if err = db.ResolveClaimedRuns(ctx, e.conn, runs); err != nil {
-			runs = nil
+	var runs []db.ClaimedRun
+	err := db.WithBatchTx(ctx, e.conn, func(tx *sqlx.Tx) error {
+		var err error
+		runs, err = db.ClaimRuns(ctx, tx, e.opts.ProcessID, now, now.Add(e.opts.LeaseDuration), n, e.opts.TenantConcurrency,
+			e.finishingRuns())
+		if err != nil {
+			return err
 		}
+		// Once per batch: each schedule, install and endpoint read once.
+		return db.ResolveClaimedRuns(ctx, tx, runs)
+	})
+	if err != nil {
+		// On failure the claimed runs are not registered, so the requeue
+		// after a failed claim puts back any that committed.
+		runs = nil
 	}
 	e.mu.Lock()
 	e.unreserve(n, len(runs))

@@ -422,18 +422,27 @@ func httpHop(ctx context.Context, n int) {
 }
 
 // explainRunClaim requeues the runs of the last end-to-end case and shows
-// the plan of one run claim (rolled back).
+// the plan of one run claim (rolled back), planned as the engine plans it,
+// with every tenant's claim lock held.
 func explainRunClaim(ctx context.Context, conn *sqlx.DB, n int) {
 	mustExec(ctx, conn, `UPDATE tenant_extension_schedule_run SET status = 'queued', next_attempt_at = '-infinity', attempt = 0`)
 	mustExec(ctx, conn, `VACUUM ANALYZE tenant_extension_schedule_run`)
-	tx, err := conn.BeginTxx(ctx, nil)
-	check(err)
-	defer func() { _ = tx.Rollback() }()
+	var tenants []string
+	check(conn.SelectContext(ctx, &tenants, `SELECT DISTINCT tenant_id::text FROM tenant_extension_schedule_run`))
 	var plan []string
 	now := time.Now()
 	t0 := time.Now()
-	check(tx.SelectContext(ctx, &plan, `EXPLAIN (ANALYZE, COSTS OFF) `+db.ClaimRunsQuery,
-		"bench", now, now.Add(time.Minute), 500, 10, 2000, pq.Array([]string{})))
+	rollback := errors.New("rollback")
+	err := db.WithBatchTx(ctx, conn, func(tx *sqlx.Tx) error {
+		if err := tx.SelectContext(ctx, &plan, `EXPLAIN (ANALYZE, COSTS OFF) `+db.ClaimRunsQuery,
+			"bench", now, now.Add(time.Minute), 500, 10, 2000, pq.Array([]string{}), pq.Array(tenants)); err != nil {
+			return err
+		}
+		return rollback
+	})
+	if !errors.Is(err, rollback) {
+		check(err)
+	}
 	fmt.Fprintf(os.Stderr, "run claim plan (%d queued, %s):\n  %s\n", n, time.Since(t0), strings.Join(plan, "\n  "))
 }
 
@@ -527,7 +536,7 @@ func claimCost(ctx context.Context, url string, big int) {
 		var plan []string
 		check(db.WithBatchTx(ctx, conn, func(tx *sqlx.Tx) error {
 			return tx.SelectContext(ctx, &plan, "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)"+db.ClaimTimersQuery,
-				now, 625, "{}", "{}", 10, now.Add(-24*time.Hour), 500, "{}")
+				now, 625, "{}", "{}", 10, now.Add(-24*time.Hour), 500, "{}", db.TenantClaimLocks)
 		}))
 		fmt.Fprintf(os.Stderr, "plan with %d timers:\n  %s\n", total, strings.Join(plan, "\n  "))
 		scan := "?"
