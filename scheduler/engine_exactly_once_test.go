@@ -43,6 +43,33 @@ func (e *env) bulkSchedules(actor account.Actor, ext fixture.Published, n int, c
 	return ids
 }
 
+// tenants returns n tenants with an install of e.ext, the env's admin
+// tenant first.
+func (e *env) tenants(n int) []account.Actor {
+	tenants := []account.Actor{e.admin}
+	for len(tenants) < n {
+		a := fixture.Tenant(e.t, e.conn, "")
+		fixture.Install(e.t, e.conn, a, e.ext)
+		tenants = append(tenants, a)
+	}
+	return tenants
+}
+
+// checkOneCallPerInvocation fails t if the runner was called twice for one
+// invocation.
+func (f *fakeRunner) checkOneCallPerInvocation(t *testing.T) {
+	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	seen := map[string]bool{}
+	for _, c := range f.calls {
+		if seen[c.Req.Context.InvocationID] {
+			t.Errorf("invocation %s called twice", c.Req.Context.InvocationID)
+		}
+		seen[c.Req.Context.InvocationID] = true
+	}
+}
+
 // TestExactlyOnceAcrossThreeEngines: three engines on one database, a
 // thousand schedules, several fire times: every (schedule, fire time) has
 // exactly one run and the runner was called exactly once for it.
@@ -54,12 +81,7 @@ func TestExactlyOnceAcrossThreeEngines(t *testing.T) {
 		schedules, fires = 200, 3
 	}
 	first := time.Date(2026, 6, 1, 10, 5, 0, 0, time.UTC)
-	tenants := []account.Actor{e.admin}
-	for len(tenants) < 4 {
-		a := fixture.Tenant(t, e.conn, "")
-		fixture.Install(t, e.conn, a, e.ext)
-		tenants = append(tenants, a)
-	}
+	tenants := e.tenants(4)
 	for _, a := range tenants {
 		e.bulkSchedules(a, e.ext, schedules/len(tenants), "*/5 * * * *", first)
 	}
@@ -92,15 +114,7 @@ func TestExactlyOnceAcrossThreeEngines(t *testing.T) {
 	if got := e.runner.count(); got != schedules*fires {
 		t.Fatalf("runner calls = %d, want %d (one per run)", got, schedules*fires)
 	}
-	seen := map[string]bool{}
-	e.runner.mu.Lock()
-	for _, c := range e.runner.calls {
-		if seen[c.Req.Context.InvocationID] {
-			t.Errorf("invocation %s called twice", c.Req.Context.InvocationID)
-		}
-		seen[c.Req.Context.InvocationID] = true
-	}
-	e.runner.mu.Unlock()
+	e.runner.checkOneCallPerInvocation(t)
 }
 
 // TestFrequentRestartsNeitherLoseNorAddRuns: engines come and go between
@@ -155,12 +169,7 @@ func TestExactlyOnceWhileFireTimesOverlap(t *testing.T) {
 		return answer{Sleep: time.Duration(rand.Int64N(int64(30 * time.Millisecond)))}
 	})
 	first := time.Date(2026, 6, 1, 10, 1, 0, 0, time.UTC)
-	tenants := []account.Actor{e.admin}
-	for len(tenants) < 3 {
-		a := fixture.Tenant(t, e.conn, "")
-		fixture.Install(t, e.conn, a, e.ext)
-		tenants = append(tenants, a)
-	}
+	tenants := e.tenants(3)
 	for _, a := range tenants {
 		e.bulkSchedules(a, e.ext, schedules/len(tenants), "* * * * *", first)
 	}
@@ -193,15 +202,7 @@ func TestExactlyOnceWhileFireTimesOverlap(t *testing.T) {
 	if ran := e.count(`SELECT count(*) FROM tenant_extension_schedule_run WHERE status = 'success'`); ran != calls {
 		t.Fatalf("%d runs succeeded after %d runner calls, want one call each", ran, calls)
 	}
-	seen := map[string]bool{}
-	e.runner.mu.Lock()
-	for _, c := range e.runner.calls {
-		if seen[c.Req.Context.InvocationID] {
-			t.Errorf("invocation %s called twice", c.Req.Context.InvocationID)
-		}
-		seen[c.Req.Context.InvocationID] = true
-	}
-	e.runner.mu.Unlock()
+	e.runner.checkOneCallPerInvocation(t)
 	var byStatus []struct {
 		Status string `db:"status"`
 		N      int    `db:"n"`
