@@ -570,10 +570,12 @@ func (e *Engine) dispatchLoop() {
 	}
 }
 
-// reserve books worker slots for one claim: the free slots, unless the
-// engine is busy and only a few are free (then slots add up first, so a
-// claim takes many runs at once rather than one per finished run).
-// contended reports that the slots are missing only because other claims
+// reserve books worker slots for one claim: half the free slots (at least
+// the threshold below), so the loops claiming at the same moment each get
+// some instead of the first booking them all and the others waiting; none
+// when the engine is busy and only a few are free (then slots add up
+// first, so a claim takes many runs at once rather than one per finished
+// run). contended reports that the slots are missing only because other claims
 // have booked them for the moment: the caller looks again soon, or when
 // one of those claims took work and gives back what it did not use.
 func (e *Engine) reserve() (n int, contended bool) {
@@ -581,14 +583,15 @@ func (e *Engine) reserve() (n int, contended bool) {
 	defer e.mu.Unlock()
 	executing := len(e.inflight) - len(e.finishing)
 	free := e.opts.Workers - executing - e.reserved
-	if threshold := min(e.opts.Workers/4, 64); executing+e.reserved > 0 && free < threshold {
+	threshold := min(e.opts.Workers/4, 64)
+	if executing+e.reserved > 0 && free < threshold {
 		// Not contended when the workers are simply busy: a finished
 		// call wakes the loops then.
 		contended = free+e.reserved >= threshold
 		e.starved = e.starved || contended
 		return 0, contended
 	}
-	n = max(min(free, e.opts.BatchSize), 0)
+	n = max(min(free, e.opts.BatchSize, max(threshold, free/2)), 0)
 	e.reserved += n
 	return n, false
 }
