@@ -473,6 +473,11 @@ test.describe('times and statuses on the schedule page', () => {
     await expect(runs).toContainText('did not fire this in time');
     await expect(runs.locator('.badge-skipped')).toHaveCount(1);
     await expect(runs.locator('.badge-missed')).toHaveCount(1);
+    // No call failed: their reasons read as notes, not errors, and no
+    // attempt was made.
+    await expect(runs.locator('.reason-text')).toHaveCount(2);
+    await expect(runs.locator('.error-text')).toHaveCount(0);
+    await expect(runs.locator('td[data-label="Attempt"]')).toHaveText(['—', '—']);
 
     await page.locator('#run-status').selectOption('missed');
     await page.getByRole('button', { name: 'Filter' }).click();

@@ -1,6 +1,6 @@
 import { test, expect, Page } from '@playwright/test';
 import { mkdirSync } from 'node:fs';
-import { admin, ensureOperator, operator, signIn, unique, newTenant, seedInstall } from './helpers';
+import { admin, ensureOperator, operator, signIn, unique, newTenant, seedInstall, sql, quote } from './helpers';
 
 // Writes docs/screenshots/<page>-<width>.png of every page the extension
 // and schedule UI has. Run with SCREENSHOTS=1 npx playwright test screenshots.
@@ -39,6 +39,27 @@ async function seed(page: Page) {
   if (!(await runs.text()).includes('run-row-')) {
     await page.getByTestId(`schedule-run-now-${id}`).click();
     await expect(page.locator('#toasts')).toContainText('Run queued');
+  }
+  // A week of nightly history with every outcome the engine records, so
+  // the schedule page shows what each looks like.
+  if (sql(`SELECT count(*) FROM tenant_extension_schedule_run WHERE schedule_id = ${quote(id)} AND trigger = 'schedule'`) === '0') {
+    sql(`INSERT INTO tenant_extension_schedule_run (tenant_id, id, schedule_id, install_id, trigger, scheduled_for,
+           invocation_id, attempt, status, started_at, finished_at, duration_ms, http_status, response_excerpt, error, created_at)
+         SELECT s.tenant_id, gen_random_uuid(), s.id, s.install_id, 'schedule', x.at, gen_random_uuid(), x.attempt, x.status,
+                CASE WHEN x.attempt > 0 THEN x.at END, x.at + make_interval(secs => coalesce(x.ms, 0) / 1000.0),
+                x.ms, x.http, x.excerpt, x.error, x.at
+         FROM tenant_extension_schedule s,
+              LATERAL (SELECT (date_trunc('day', now() AT TIME ZONE 'Europe/Berlin') - d.n * interval '1 day' + interval '2 hours')
+                                AT TIME ZONE 'Europe/Berlin' AS at, d.*
+                       FROM (VALUES
+                         (1, 'success', 1, 1240, 200, '{"synced": 1843}', NULL),
+                         (2, 'failure', 3, 860, 503, '{"error": "CRM API unavailable"}', 'extension status 503 after 3 attempts: CRM API unavailable'),
+                         (3, 'timeout', 1, 30000, NULL, NULL, 'timeout after 30s: the extension did not answer'),
+                         (4, 'skipped', 0, NULL, NULL, NULL, 'skipped: a run of this schedule was still in flight (overlap policy skip)'),
+                         (5, 'missed', 0, NULL, NULL, NULL, 'missed: the scheduler did not fire this in time (catch-up policy latest, window 1h0m0s)'),
+                         (6, 'success', 1, 1105, 200, '{"synced": 1790}', NULL)
+                       ) AS d(n, status, attempt, ms, http, excerpt, error)) AS x
+         WHERE s.id = ${quote(id)}`);
   }
   // Let the engine finish the run, so the pages show a real result.
   await expect.poll(async () => (await (await page.request.get(`${tab}/${id}`)).text()).includes('data-testid="run-status">success'),
