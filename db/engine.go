@@ -487,9 +487,10 @@ type ClaimedRun struct {
 // end, $4 limit, $5 tenant cap, $6 candidates scanned, $7 the claiming
 // process's runs whose call has ended but whose result is not yet
 // committed, not counted as in flight, $8 the tenants whose claim lock
-// the transaction holds), exported for the benchmark's EXPLAIN. It touches the run table only: what the call needs
-// is resolved afterwards, once per schedule, install and endpoint of the
-// batch (ResolveClaimedRuns), not once per run inside the claim.
+// the transaction holds), exported for the benchmark's EXPLAIN. It
+// touches the run table only: what the call needs is resolved afterwards,
+// once per schedule, install and endpoint of the batch
+// (ResolveClaimedRuns), not once per run inside the claim.
 const ClaimRunsQuery = `
 		WITH cand AS MATERIALIZED (
 			-- SKIP LOCKED: another process claiming at the same moment
