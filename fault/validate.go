@@ -29,8 +29,8 @@ func NewRules() *Rules {
 }
 
 // Check validates in (a struct or a pointer to one) and adds one message
-// per failing field to fields. A struct that is not a struct is a
-// programming error and panics.
+// per failing field to fields. Anything but a struct is a programming
+// error and panics.
 func (r *Rules) Check(in any, fields Fields) {
 	err := r.v.Struct(in)
 	var failures validator.ValidationErrors
