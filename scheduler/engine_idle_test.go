@@ -23,11 +23,12 @@ func TestIdleEngineDoesNotSpin(t *testing.T) {
 	opts.Metrics = scheduler.NewMetrics(reg)
 	e.start(opts, nil)
 	time.Sleep(1500 * time.Millisecond)
-	// Each of the three claiming loops looks once at start, then at most
-	// about once per poll interval (±20%), plus lease recovery's own
-	// checks, which are not claims.
+	// Each of the three claiming loops looks once at start, then about
+	// once per poll interval (±20%); lease recovery's checks are not
+	// claims. A spin makes thousands, so the bound leaves room for a slow
+	// machine.
 	idle := claims(t, reg)
-	if idle > 12 {
+	if idle > 30 {
 		t.Errorf("%d claims in 1.5 s with nothing due; want a handful", idle)
 	}
 	// A wake-up (a changed schedule, run-now) costs a look, not a spin.
@@ -37,7 +38,7 @@ func TestIdleEngineDoesNotSpin(t *testing.T) {
 	before := claims(t, reg)
 	time.Sleep(1500 * time.Millisecond)
 	woken := claims(t, reg) - before
-	if woken > 12 {
+	if woken > 30 {
 		t.Errorf("%d claims in the 1.5 s after five wake-ups; want a handful", woken)
 	}
 	t.Logf("claims in 1.5 s: %d idle, %d after five wake-ups", idle, woken)
