@@ -87,7 +87,7 @@ func TestScheduleAPILifecycle(t *testing.T) {
 	}
 	req := func(key string) (int, string) {
 		r, _ := http.NewRequest("POST", e.app.URL+"/api/v1"+base+"/"+id+"/run-now", nil)
-		r.Header.Set("Authorization", "Bearer "+e.admin.Token)
+		r.Header.Set("Authorization", "bearer "+e.admin.Token) // the scheme is case-insensitive
 		r.Header.Set("Idempotency-Key", key)
 		res, err := http.DefaultClient.Do(r)
 		if err != nil {

@@ -119,8 +119,9 @@ const localBearer = "bearer"
 // the session cookie.
 func apiAuth(sessions Sessions) fiber.Handler {
 	return func(c *fiber.Ctx) error {
+		// The scheme is case-insensitive (RFC 9110): "bearer x" is a token too.
 		auth := c.Get(fiber.HeaderAuthorization)
-		if token, ok := strings.CutPrefix(auth, "Bearer "); ok {
+		if scheme, token, ok := strings.Cut(auth, " "); ok && strings.EqualFold(scheme, "Bearer") {
 			ctx, cancel := context.WithTimeout(c.UserContext(), 10*time.Second)
 			defer cancel()
 			actor, err := sessions.ActorForToken(ctx, strings.TrimSpace(token))
