@@ -37,6 +37,8 @@ type config struct {
 	LogLevel            string
 	LoginAttemptsPerMin int
 	RunnerMaxModules    int
+	RunNowPerTenant     int
+	RunNowInterval      time.Duration
 }
 
 // envVar documents one variable: the README's configuration table is
@@ -61,6 +63,8 @@ var envVars = []envVar{
 	{"EXTCRON_MAX_SCHEDULES_PER_INSTALL", "50", "schedules per installed extension"},
 	{"EXTCRON_MAX_SCHEDULES_PER_TENANT", "500", "schedules per tenant"},
 	{"EXTCRON_TENANT_CONCURRENCY", "10", "concurrent runs per tenant"},
+	{"EXTCRON_RUN_NOW_PER_TENANT", "5", "manual runs a tenant may start per minute"},
+	{"EXTCRON_RUN_NOW_INTERVAL", "10s", "shortest gap between two manual runs of one schedule"},
 	{"EXTCRON_RUN_RETENTION", "1000", "runs kept per schedule"},
 	{"EXTCRON_RUN_RETENTION_AGE", "2160h", "age after which runs are pruned (90 days)"},
 	{"EXTCRON_SECURE_COOKIES", "false", "mark cookies Secure (serve behind TLS)"},
@@ -147,6 +151,8 @@ func loadConfig() (config, error) {
 	c.MaxPerInstall = intVar("EXTCRON_MAX_SCHEDULES_PER_INSTALL", 1, 100_000)
 	c.MaxPerTenant = intVar("EXTCRON_MAX_SCHEDULES_PER_TENANT", 1, 10_000_000)
 	c.TenantConcurrency = intVar("EXTCRON_TENANT_CONCURRENCY", 1, 4096)
+	c.RunNowPerTenant = intVar("EXTCRON_RUN_NOW_PER_TENANT", 1, 100_000)
+	c.RunNowInterval = durVar("EXTCRON_RUN_NOW_INTERVAL", 0, time.Hour)
 	c.RetentionRuns = intVar("EXTCRON_RUN_RETENTION", 1, 1_000_000)
 	c.RetentionAge = durVar("EXTCRON_RUN_RETENTION_AGE", time.Hour, 10*365*24*time.Hour)
 	c.SecureCookies = boolVar("EXTCRON_SECURE_COOKIES", "true", "false")

@@ -55,6 +55,8 @@ func newServices(e env, d *database) (*services, error) {
 	limits.MaxPayloadBytes = e.cfg.MaxPayloadBytes
 	limits.MaxPerInstall = e.cfg.MaxPerInstall
 	limits.MaxPerTenant = e.cfg.MaxPerTenant
+	limits.RunNowPerTenant = e.cfg.RunNowPerTenant
+	limits.RunNowPerSchedule = e.cfg.RunNowInterval
 	s := &services{
 		accounts:    account.NewService(d.conn, schedule.CheckZone, e.logger.With("component", "account")),
 		installs:    extensions.NewInstalls(d.conn, sealer, e.logger.With("component", "installs")),
