@@ -306,8 +306,11 @@ func formInput(c *fiber.Ctx, create bool) (views.ScheduleForm, schedule.Input, m
 	} else if !create {
 		local["endpoint_id"] = "Choose the endpoint to call."
 	}
-	payload, _ := json.Marshal(f.PayloadJSON)
-	in.PayloadJSON = payload
+	// The text area holds the JSON itself; empty means no payload.
+	in.PayloadJSON = json.RawMessage("null")
+	if text := strings.TrimSpace(f.PayloadJSON); text != "" {
+		in.PayloadJSON = json.RawMessage(text)
+	}
 	if create && c.FormValue("enabled_present") != "" {
 		in.Enabled = &f.Enabled
 	}

@@ -150,32 +150,23 @@ func applyEndpoint(ctx context.Context, q db.Queryer, s *db.Schedule, raw string
 }
 
 // checkPayload accepts nothing, null, an object or an array within the
-// size limit, and returns the compacted JSON (nil for none).
+// size limit, and returns the compacted JSON (nil for none). The payload is
+// the JSON value itself: a string, even one holding JSON text, is a
+// scalar and refused (SPEC §8).
 func (svc *Service) checkPayload(raw json.RawMessage) (json.RawMessage, string) {
 	trimmed := bytes.TrimSpace(raw)
 	if len(trimmed) == 0 || string(trimmed) == "null" {
 		return nil, ""
 	}
-	if trimmed[0] == '"' {
-		// A string holding JSON is how forms send it; a string that is not
-		// JSON is a scalar.
-		var s string
-		if err := json.Unmarshal(trimmed, &s); err == nil {
-			inner := bytes.TrimSpace([]byte(s))
-			if len(inner) == 0 {
-				return nil, ""
-			}
-			if !json.Valid(inner) {
-				return nil, "Payload is not valid JSON. Enter a JSON object like {\"key\": \"value\"} or an array, or leave it empty."
-			}
-			trimmed = inner
-		}
-	}
 	if !json.Valid(trimmed) {
 		return nil, "Payload is not valid JSON. Enter a JSON object like {\"key\": \"value\"} or an array, or leave it empty."
 	}
-	if trimmed[0] != '{' && trimmed[0] != '[' {
-		return nil, "Payload must be a JSON object or array (or empty); a single value such as a number or string is not accepted."
+	switch trimmed[0] {
+	case '{', '[':
+	case '"':
+		return nil, "Payload must be a JSON object or array, sent as JSON itself, not as a string of JSON text."
+	default:
+		return nil, "Payload must be a JSON object or array (or empty); a single value such as a number is not accepted."
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, trimmed); err != nil {

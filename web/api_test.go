@@ -145,6 +145,7 @@ func TestScheduleAPIValidation(t *testing.T) {
 		{"out of range", fmt.Sprintf(`{"endpoint_id":%q,"cron":"0 25 * * *"}`, ep), 422, "cron"},
 		{"unknown zone", fmt.Sprintf(`{"endpoint_id":%q,"cron":"0 9 * * *","timezone":"Mars/Base"}`, ep), 422, "timezone"},
 		{"scalar payload", fmt.Sprintf(`{"endpoint_id":%q,"cron":"0 9 * * *","payload_json":7}`, ep), 422, "payload_json"},
+		{"payload as JSON text", fmt.Sprintf(`{"endpoint_id":%q,"cron":"0 9 * * *","payload_json":"{\"a\":1}"}`, ep), 422, "payload_json"},
 		{"oversized payload", fmt.Sprintf(`{"endpoint_id":%q,"cron":"0 9 * * *","payload_json":{"x":"%s"}}`, ep, strings.Repeat("a", 100_001)), 422, "payload_json"},
 		{"cron of wrong type", fmt.Sprintf(`{"endpoint_id":%q,"cron":5}`, ep), 422, "cron"},
 		{"unknown field", fmt.Sprintf(`{"endpoint_id":%q,"cron":"0 9 * * *","colour":"red"}`, ep), 422, "colour"},
