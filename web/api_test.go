@@ -290,3 +290,31 @@ func TestExtensionAPI(t *testing.T) {
 		t.Fatalf("tenant B's install: %d, want 200", status)
 	}
 }
+
+// A known path with a method it does not have answers 405 naming the ones
+// it has; an unknown path answers 404.
+func TestAPIWrongMethod(t *testing.T) {
+	t.Parallel()
+	e := apiSetup(t)
+	req, err := http.NewRequest("PUT", e.app.URL+"/api/v1/extensions/"+e.ext.Slug+"/schedules/"+fmt.Sprint(e.ext.VersionID), strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+e.admin.Token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&body)
+	if res.StatusCode != http.StatusMethodNotAllowed || res.Header.Get("Allow") != "DELETE, GET, PATCH" || body["code"] != "method_not_allowed" {
+		t.Fatalf("PUT on a schedule: %d, Allow %q, %v; want 405, Allow DELETE, GET, PATCH", res.StatusCode, res.Header.Get("Allow"), body)
+	}
+	if status, body := e.app.API(t, e.admin.Token, "GET", "/extensions/"+e.ext.Slug+"/nothing-here", ""); status != 404 || !strings.Contains(body, `"not_found"`) {
+		t.Fatalf("unknown path: %d %s, want 404", status, body)
+	}
+	if status, _ := e.app.API(t, e.admin.Token, "GET", "/schedules/preview", ""); status != http.StatusMethodNotAllowed {
+		t.Fatalf("GET on the preview route: %d, want 405", status)
+	}
+}
