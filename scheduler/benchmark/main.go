@@ -330,7 +330,7 @@ func (c cpuTimes) sub(o cpuTimes) cpuTimes { return cpuTimes{c.self - o.self, c.
 
 func (c cpuTimes) per(n int) string {
 	k := float64(n) / 1000
-	return fmt.Sprintf("engine+runner %.0f ms, PostgreSQL %.0f ms", float64(c.self.Milliseconds())/k, float64(c.postgres.Milliseconds())/k)
+	return fmt.Sprintf("harness process %.0f ms, PostgreSQL %.0f ms", float64(c.self.Milliseconds())/k, float64(c.postgres.Milliseconds())/k)
 }
 
 // finishedRuns sums the engine's counter of runs committed in a final

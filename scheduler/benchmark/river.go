@@ -97,14 +97,15 @@ func riverBench(ctx context.Context, url string, n int, hop, timedInsert bool) {
 		ChanSize: n, Kinds: []river.EventKind{river.EventKindJobCompleted}})
 	defer cancelEvents()
 	var start time.Time
+	var cpu0 cpuTimes
 	if timedInsert {
 		check(client.Start(ctx))
 		time.Sleep(100 * time.Millisecond) // let its producers settle, idle
-		start = time.Now()
+		start, cpu0 = time.Now(), cpuNow()
 		insert()
 	} else {
 		insert()
-		start = time.Now()
+		start, cpu0 = time.Now(), cpuNow()
 		check(client.Start(ctx))
 	}
 	deadline := start.Add(5 * time.Minute)
@@ -123,11 +124,12 @@ func riverBench(ctx context.Context, url string, n int, hop, timedInsert bool) {
 		}
 	}
 	secs := time.Since(start).Seconds()
+	cpu := cpuNow().sub(cpu0)
 	stopCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	check(client.Stop(stopCtx))
 	check(pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE state = 'completed'`).Scan(&done))
 	record(name, fmt.Sprintf("%.0f jobs/s", float64(done)/secs),
-		fmt.Sprintf("%d completed and persisted in %.2f s; FetchCooldown 1ms, FetchPollInterval 20ms, MaxWorkers %d",
-			done, secs, maxWorkers))
+		fmt.Sprintf("%d completed and persisted in %.2f s; FetchCooldown 1ms, FetchPollInterval 20ms, MaxWorkers %d; CPU per 1 000 jobs: %s",
+			done, secs, maxWorkers, cpu.per(done)))
 }
