@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"extcron/egress"
 )
 
 // config is extcron's configuration, read once from the environment.
@@ -39,6 +41,7 @@ type config struct {
 	RunnerMaxModules    int
 	RunNowPerTenant     int
 	RunNowInterval      time.Duration
+	Egress              egress.Policy
 }
 
 // envVar documents one variable: the README's configuration table is
@@ -71,6 +74,7 @@ var envVars = []envVar{
 	{"EXTCRON_LOG_FORMAT", "text", "text or json"},
 	{"EXTCRON_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"EXTCRON_LOGIN_ATTEMPTS_PER_MINUTE", "10", "failed sign-ins allowed per client and email per minute"},
+	{"EXTCRON_EGRESS_ALLOW", "", "host:port pairs (comma-separated) that extension fetches and alert webhooks may reach although their address is private or loopback"},
 }
 
 // loadConfig reads and validates the environment. Its error names the
@@ -167,6 +171,10 @@ func loadConfig() (config, error) {
 		fail("EXTCRON_LOG_LEVEL", "must be debug, info, warn or error, got %q", c.LogLevel)
 	}
 	c.LoginAttemptsPerMin = intVar("EXTCRON_LOGIN_ATTEMPTS_PER_MINUTE", 1, 10_000)
+	var err error
+	if c.Egress, err = egress.ParseAllow(get("EXTCRON_EGRESS_ALLOW")); err != nil {
+		fail("EXTCRON_EGRESS_ALLOW", "%v", err)
+	}
 	if len(errs) > 0 {
 		return c, errs[0]
 	}

@@ -31,3 +31,18 @@ func TestRunNowLimitsAreConfigured(t *testing.T) {
 		})
 	}
 }
+
+func TestEgressAllowIsChecked(t *testing.T) {
+	t.Setenv("EXTCRON_EGRESS_ALLOW", "crm.local:8099, 127.0.0.1:9000")
+	c, err := loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Egress.Allowed("crm.local", "8099") || c.Egress.Allowed("crm.local", "80") {
+		t.Fatalf("EXTCRON_EGRESS_ALLOW not applied as listed")
+	}
+	t.Setenv("EXTCRON_EGRESS_ALLOW", "crm.local")
+	if _, err := loadConfig(); err == nil || !strings.HasPrefix(err.Error(), "EXTCRON_EGRESS_ALLOW ") {
+		t.Fatalf("err = %v, want one line naming EXTCRON_EGRESS_ALLOW", err)
+	}
+}
